@@ -1,0 +1,112 @@
+/**
+ * Fan-out of stored messages to the members' user objects, after the commit.
+ * Messages queue up while a round is in flight and go out together in the next round, one call
+ * per member, in seq order. A member whose call fails is remembered and retried by the chat's
+ * alarm; the user object repairs any gap from the log, so a retry needs only the latest seq.
+ */
+import type { Message } from "../../protocol";
+
+export interface Delivery {
+  chatId: string;
+  type: "direct" | "group";
+  title: string | null;
+  messages: Message[];
+  /** For the sender's object: seq → the device that sent it, which gets an ack instead of a copy. */
+  origins?: Record<number, string>;
+}
+
+export type DeliverFn = (userId: string, delivery: Delivery) => Promise<void>;
+
+const CONCURRENCY = 32;
+
+export class Fanout {
+  private queue: Message[] = [];
+  private origins = new Map<number, string>();
+  private running: Promise<void> | null = null;
+  /** Members whose last delivery failed; retried until it succeeds. */
+  readonly failed = new Set<string>();
+  /** The highest seq that reached every member without failure. */
+  deliveredSeq = 0;
+
+  constructor(
+    private readonly deliver: DeliverFn,
+    private readonly describe: () => {
+      chatId: string;
+      type: "direct" | "group";
+      title: string | null;
+      members: string[];
+    },
+  ) {}
+
+  enqueue(messages: Message[], origins: ReadonlyMap<number, string>): void {
+    if (messages.length === 0) return;
+    for (const [seq, device] of origins) this.origins.set(seq, device);
+    this.queue.push(...messages);
+    this.running ??= this.drain().finally(() => {
+      this.running = null;
+    });
+  }
+
+  /** Resolves when everything queued so far has been attempted. */
+  async idle(): Promise<void> {
+    while (this.running) await this.running;
+  }
+
+  /** Sends `messages` to the given members only (retries, or a member who just joined). */
+  async deliverTo(userIds: Iterable<string>, messages: Message[]): Promise<void> {
+    const info = this.describe();
+    await mapLimit([...userIds], CONCURRENCY, async (userId) => {
+      try {
+        await this.deliver(userId, { chatId: info.chatId, type: info.type, title: info.title, messages });
+        this.failed.delete(userId);
+      } catch (err) {
+        this.failed.add(userId);
+        console.warn(`chat ${info.chatId}: delivery to ${userId} failed`, String(err));
+      }
+    });
+  }
+
+  private async drain(): Promise<void> {
+    while (this.queue.length > 0) {
+      const batch = this.queue.splice(0);
+      const info = this.describe();
+      const origins: Record<number, string> = {};
+      for (const m of batch) {
+        const device = this.origins.get(m.seq);
+        if (device) origins[m.seq] = device;
+        this.origins.delete(m.seq);
+      }
+      let allOk = true;
+      await mapLimit(info.members, CONCURRENCY, async (userId) => {
+        try {
+          await this.deliver(userId, {
+            chatId: info.chatId,
+            type: info.type,
+            title: info.title,
+            messages: batch,
+            origins,
+          });
+          this.failed.delete(userId);
+        } catch (err) {
+          allOk = false;
+          this.failed.add(userId);
+          console.warn(`chat ${info.chatId}: delivery to ${userId} failed`, String(err));
+        }
+      });
+      const last = batch.at(-1);
+      if (allOk && this.failed.size === 0 && last) this.deliveredSeq = last.seq;
+    }
+  }
+}
+
+/** Runs `fn` over `items` with at most `limit` calls in flight. */
+export async function mapLimit<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const item = items[next++] as T;
+      await fn(item);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}

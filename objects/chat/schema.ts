@@ -1,0 +1,46 @@
+/** The chat object's tables: its members, its message log and its settings. */
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+
+export const chatInfo = sqliteTable("chat_info", {
+  id: integer("id").primaryKey(),
+  chatId: text("chat_id").notNull(),
+  type: text("type", { enum: ["direct", "group"] }).notNull(),
+  title: text("title"),
+  createdBy: text("created_by"),
+  createdAt: integer("created_at").notNull(),
+  /** Every message up to this seq has reached every member's user object. */
+  fannedOutSeq: integer("fanned_out_seq").notNull().default(0),
+});
+
+export const members = sqliteTable("members", {
+  userId: text("user_id").primaryKey(),
+  role: text("role", { enum: ["admin", "member"] }).notNull(),
+  joinedSeq: integer("joined_seq").notNull(),
+  deliveredSeq: integer("delivered_seq").notNull().default(0),
+  readSeq: integer("read_seq").notNull().default(0),
+});
+
+export const messages = sqliteTable(
+  "messages",
+  {
+    seq: integer("seq").primaryKey(),
+    sender: text("sender").notNull(),
+    clientMsgId: text("client_msg_id").notNull(),
+    body: text("body").notNull(),
+    ts: integer("ts").notNull(),
+    kind: text("kind", { enum: ["text", "system"] }).notNull(),
+  },
+  (t) => [uniqueIndex("messages_sender_client_msg_id").on(t.sender, t.clientMsgId)],
+);
+
+/** Receipts of members who left or were removed, kept so message info stays truthful. */
+export const formerMembers = sqliteTable(
+  "former_members",
+  {
+    userId: text("user_id").notNull(),
+    leftSeq: integer("left_seq").notNull(),
+    deliveredSeq: integer("delivered_seq").notNull(),
+    readSeq: integer("read_seq").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.userId, t.leftSeq] }), index("former_members_left").on(t.leftSeq)],
+);

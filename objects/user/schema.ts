@@ -1,0 +1,26 @@
+/** The user object's tables: the inbox (one row per chat) and what each device holds. */
+import { integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
+
+export const inbox = sqliteTable("inbox", {
+  chatId: text("chat_id").primaryKey(),
+  type: text("type", { enum: ["direct", "group"] }).notNull(),
+  title: text("title"),
+  lastSeq: integer("last_seq").notNull().default(0),
+  readSeq: integer("read_seq").notNull().default(0),
+  active: integer("active", { mode: "boolean" }).notNull().default(true),
+});
+
+export const deviceCursors = sqliteTable(
+  "device_cursors",
+  {
+    deviceId: text("device_id").notNull(),
+    chatId: text("chat_id").notNull(),
+    heldSeq: integer("held_seq").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.deviceId, t.chatId] })],
+);
+
+export const userMeta = sqliteTable("user_meta", {
+  key: text("key").primaryKey(),
+  value: integer("value").notNull(),
+});

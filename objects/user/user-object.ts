@@ -1,0 +1,187 @@
+/**
+ * One Durable Object per user (`idFromName(userId)`): it holds the user's device sockets with
+ * the hibernation API, keeps the inbox, and pushes what the chat objects deliver to every
+ * connected device. Frames are handled in `frames.ts`.
+ */
+import { DurableObject } from "cloudflare:workers";
+import { type DrizzleSqliteDODatabase, drizzle } from "drizzle-orm/durable-sqlite";
+import { migrate } from "drizzle-orm/durable-sqlite/migrator";
+import migrations from "../../migrations/user/migrations";
+import {
+  deviceIdSchema,
+  MAX_FRAME_BYTES,
+  type Message,
+  PING,
+  PONG,
+  parseClientFrame,
+  type ServerFrame,
+} from "../../protocol";
+import type { Delivery } from "../chat/fanout";
+import { handleFrame, sendError } from "./frames";
+import { Inbox } from "./inbox";
+import * as schema from "./schema";
+import { SendQueue } from "./send-queue";
+import { type SocketState, sendFrame, sendRaw, stateOf } from "./sockets";
+
+/** Headers set by the Worker, after authentication, on the upgrade it forwards here. */
+export const USER_HEADER = "X-Chat-User";
+export const DEVICE_HEADER = "X-Chat-Device";
+
+const GAP_PAGE = 500;
+
+export class UserObject extends DurableObject<Env> {
+  private readonly db: DrizzleSqliteDODatabase<typeof schema>;
+  inbox!: Inbox;
+  readonly sends: SendQueue;
+  private readonly chatLocks = new Map<string, Promise<void>>();
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.db = drizzle(ctx.storage, { schema });
+    this.sends = new SendQueue((chatId, userId, items) => this.chat(chatId).send(chatId, userId, items));
+    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
+    void ctx.blockConcurrencyWhile(async () => {
+      await migrate(this.db, migrations);
+      this.inbox = new Inbox(this.db);
+    });
+  }
+
+  chat(chatId: string): DurableObjectStub<import("../chat/chat-object").ChatObject> {
+    return this.env.CHAT.get(this.env.CHAT.idFromName(chatId));
+  }
+
+  /** Accepts a device's WebSocket; the Worker has authenticated it and names user and device. */
+  override async fetch(request: Request): Promise<Response> {
+    const userId = request.headers.get(USER_HEADER);
+    const deviceId = deviceIdSchema.safeParse(request.headers.get(DEVICE_HEADER));
+    if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket" || !userId || !deviceId.success) {
+      return Response.json(
+        { error: { code: "bad_request", message: "expected a WebSocket upgrade" } },
+        { status: 400 },
+      );
+    }
+    for (const old of this.ctx.getWebSockets(deviceId.data)) {
+      old.close(4000, "replaced by a newer connection of this device");
+    }
+    const pair = new WebSocketPair();
+    const [client, server] = [pair[0], pair[1]];
+    const state: SocketState = { userId, deviceId: deviceId.data, connectedAt: Date.now() };
+    this.ctx.acceptWebSocket(server, [deviceId.data]);
+    server.serializeAttachment(state);
+    sendFrame(server, { type: "ready", userId, deviceId: deviceId.data, chats: this.inbox.unheldBy(deviceId.data) });
+    return new Response(null, { status: 101, webSocket: client });
+  }
+
+  override async webSocketMessage(ws: WebSocket, raw: string | ArrayBuffer): Promise<void> {
+    const socket = stateOf(ws);
+    if (!socket) return ws.close(1011, "socket state lost");
+    const size = typeof raw === "string" ? byteLength(raw) : raw.byteLength;
+    if (size > MAX_FRAME_BYTES) return ws.close(1009, `frame over ${MAX_FRAME_BYTES} bytes`);
+    const parsed = parseClientFrame(raw);
+    if (!parsed.ok) return sendError(ws, parsed, parsed.id);
+    try {
+      await handleFrame(this, ws, socket, parsed.frame);
+    } catch (err) {
+      console.error(`user ${socket.userId}: ${parsed.frame.type} frame failed`, err);
+      sendError(ws, { code: "internal", message: "the frame could not be handled; try again" }, parsed.frame.id);
+    }
+  }
+
+  override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
+    // 1005/1006 are reserved and may not be sent back.
+    const reply = code === 1005 || code === 1006 ? 1000 : code;
+    try {
+      ws.close(reply, reason);
+    } catch {
+      // Already closed.
+    }
+  }
+
+  override async webSocketError(ws: WebSocket, error: unknown): Promise<void> {
+    console.warn(`user ${stateOf(ws)?.userId ?? "?"}: socket error`, String(error));
+  }
+
+  /**
+   * Called by a chat object with newly stored messages. Messages this object has already
+   * seen are dropped; a gap before the first new one is filled from the chat's log first, so
+   * devices always receive a chat's messages in seq order.
+   */
+  async deliver(userId: string, delivery: Delivery): Promise<void> {
+    await this.withChatLock(delivery.chatId, async () => {
+      const { chatId, type, title } = delivery;
+      const known = this.inbox.get(chatId);
+      const first = delivery.messages[0];
+      if (!first) {
+        this.inbox.upsert(chatId, type, title, known?.lastSeq ?? 0);
+        return;
+      }
+      // A chat new to this user starts at the first message it is sent.
+      const lastSeq = known?.lastSeq ?? first.seq - 1;
+      let fresh = delivery.messages.filter((m) => m.seq > lastSeq);
+      const head = fresh[0];
+      if (!head) return;
+      if (head.seq > lastSeq + 1) fresh = [...(await this.fetchRange(chatId, userId, lastSeq, head.seq - 1)), ...fresh];
+      const newest = fresh.at(-1) as Message;
+      this.inbox.upsert(chatId, type, title, newest.seq);
+      const origins = delivery.origins ?? {};
+      for (const m of fresh) {
+        const text = JSON.stringify({ type: "message", ...m });
+        const skip = m.sender === userId ? origins[m.seq] : undefined;
+        for (const ws of this.ctx.getWebSockets()) {
+          if (skip && stateOf(ws)?.deviceId === skip) continue;
+          sendRaw(ws, text);
+        }
+      }
+    });
+  }
+
+  /** The user's chats, for `GET /v1/chats`. */
+  listChats(): { chatId: string; type: "direct" | "group"; title: string | null; lastSeq: number; readSeq: number }[] {
+    return this.inbox
+      .all()
+      .map(({ chatId, type, title, lastSeq, readSeq }) => ({ chatId, type, title, lastSeq, readSeq }));
+  }
+
+  /** Sends a frame to every connected device but `exceptDevice`. */
+  broadcast(frame: ServerFrame, exceptDevice?: string): void {
+    const text = JSON.stringify(frame);
+    for (const ws of this.ctx.getWebSockets()) {
+      if (exceptDevice && stateOf(ws)?.deviceId === exceptDevice) continue;
+      sendRaw(ws, text);
+    }
+  }
+
+  private async fetchRange(chatId: string, userId: string, after: number, upTo: number): Promise<Message[]> {
+    const out: Message[] = [];
+    let cursor = after;
+    while (cursor < upTo) {
+      const page = await this.chat(chatId).history(chatId, userId, { after: cursor, limit: GAP_PAGE });
+      if (!page.ok) break;
+      const wanted = page.value.messages.filter((m) => m.seq <= upTo);
+      out.push(...wanted);
+      const last = wanted.at(-1);
+      if (!last || !page.value.more) break;
+      cursor = last.seq;
+    }
+    return out;
+  }
+
+  private async withChatLock(chatId: string, fn: () => Promise<void>): Promise<void> {
+    const prev = this.chatLocks.get(chatId) ?? Promise.resolve();
+    const run = prev.then(fn, fn);
+    const tail = run.catch(() => {});
+    this.chatLocks.set(chatId, tail);
+    try {
+      await run;
+    } finally {
+      if (this.chatLocks.get(chatId) === tail) this.chatLocks.delete(chatId);
+    }
+  }
+}
+
+const encoder = new TextEncoder();
+
+function byteLength(text: string): number {
+  // Cheap bound first: a UTF-16 code unit is at most 3 bytes of UTF-8.
+  return text.length * 3 <= MAX_FRAME_BYTES ? text.length : encoder.encode(text).byteLength;
+}

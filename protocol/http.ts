@@ -1,0 +1,30 @@
+/** Bodies and query strings of the HTTP routes of protocol v1. */
+import { z } from "zod";
+import { bodySchema } from "./frames";
+import { clientMsgIdSchema, userIdSchema } from "./ids";
+import { MAX_TITLE_LENGTH } from "./limits";
+
+export const createChatBody = z.discriminatedUnion("type", [
+  z.strictObject({ type: z.literal("direct"), with: userIdSchema }),
+  z.strictObject({
+    type: z.literal("group"),
+    title: z.string().trim().min(1).max(MAX_TITLE_LENGTH),
+    members: z.array(userIdSchema).max(1024).default([]),
+  }),
+]);
+
+export const addMemberBody = z.strictObject({ userId: userIdSchema, role: z.enum(["admin", "member"]).optional() });
+
+export const sendMessageBody = z.strictObject({ clientMsgId: clientMsgIdSchema, body: bodySchema });
+
+const seqParam = z
+  .string()
+  .regex(/^\d{1,15}$/, "a whole number")
+  .transform(Number);
+
+export const historyQuery = z
+  .object({ after: seqParam.optional(), before: seqParam.optional(), limit: seqParam.optional() })
+  .refine((q) => q.after === undefined || q.before === undefined, "after and before together")
+  .refine((q) => q.limit === undefined || q.limit > 0, "limit must be positive");
+
+export const devTokenBody = z.strictObject({ userId: userIdSchema });

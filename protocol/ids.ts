@@ -1,0 +1,52 @@
+/**
+ * Identifiers of the protocol: users, devices, client message ids and chat ids.
+ * Direct chat ids are derived from the two user ids, so both sides compute the same id.
+ */
+import { z } from "zod";
+
+const NAME = /^[A-Za-z0-9_.-]{1,64}$/;
+
+export const userIdSchema = z.string().regex(NAME, "1 to 64 characters of [A-Za-z0-9_.-]");
+export const deviceIdSchema = userIdSchema;
+export const clientMsgIdSchema = z.string().min(1).max(64);
+
+// `~` cannot appear in a user id, so the two halves of a direct id are unambiguous.
+const DIRECT = /^d~([A-Za-z0-9_.-]{1,64})~([A-Za-z0-9_.-]{1,64})$/;
+const GROUP = /^g~[a-z0-9]{20}$/;
+
+export const chatIdSchema = z
+  .string()
+  .max(140)
+  .refine((id) => isDirectChatId(id) || GROUP.test(id), "not a chat id");
+
+export type ChatType = "direct" | "group";
+
+/** The id of the direct chat between two users, the same whichever of them asks. */
+export function directChatId(a: string, b: string): string {
+  const [x, y] = a < b ? [a, b] : [b, a];
+  return `d~${x}~${y}`;
+}
+
+/** The two members of a direct chat id, or null when it is not a well-formed one. */
+export function directChatMembers(chatId: string): [string, string] | null {
+  const m = DIRECT.exec(chatId);
+  if (!m?.[1] || !m[2] || m[1] > m[2]) return null;
+  return [m[1], m[2]];
+}
+
+export function isDirectChatId(chatId: string): boolean {
+  return directChatMembers(chatId) !== null;
+}
+
+export function chatTypeOf(chatId: string): ChatType {
+  return chatId.startsWith("d~") ? "direct" : "group";
+}
+
+/** A fresh random group chat id: `g~` and 20 base-32 characters (100 bits). */
+export function newGroupChatId(): string {
+  const alphabet = "abcdefghijklmnopqrstuvwxyz234567";
+  const bytes = crypto.getRandomValues(new Uint8Array(20));
+  let id = "g~";
+  for (const b of bytes) id += alphabet[b & 31];
+  return id;
+}
