@@ -1,0 +1,17 @@
+/** Starts one real local server (wrangler dev, state on disk) for all end-to-end tests. */
+import type { TestProject } from "vitest/node";
+import { startLocalServer } from "../../tools/local-server";
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    baseUrl: string;
+  }
+}
+
+export default async function setup(project: TestProject) {
+  const server = await startLocalServer({ vars: { FAULT_INJECTION: "false" } });
+  project.provide("baseUrl", server.url);
+  return async () => {
+    await server.stop();
+  };
+}
