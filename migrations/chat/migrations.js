@@ -1,5 +1,5 @@
 import journal from './meta/_journal.json';
-import m0000 from './0000_tense_living_mummy.sql';
+import m0000 from './0000_fancy_makkari.sql';
 
   export default {
     journal,

@@ -1,5 +1,5 @@
 import journal from './meta/_journal.json';
-import m0000 from './0000_cute_jamie_braddock.sql';
+import m0000 from './0000_silky_vector.sql';
 
   export default {
     journal,

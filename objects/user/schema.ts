@@ -7,6 +7,8 @@ export const inbox = sqliteTable("inbox", {
   title: text("title"),
   lastSeq: integer("last_seq").notNull().default(0),
   readSeq: integer("read_seq").notNull().default(0),
+  /** The highest seq any of the user's devices has acknowledged with `received`. */
+  deliveredSeq: integer("delivered_seq").notNull().default(0),
   active: integer("active", { mode: "boolean" }).notNull().default(true),
 });
 
@@ -23,4 +25,9 @@ export const deviceCursors = sqliteTable(
 export const userMeta = sqliteTable("user_meta", {
   key: text("key").primaryKey(),
   value: integer("value").notNull(),
+});
+
+/** Users who asked for this user's presence; told of every change until they stop watching. */
+export const watchers = sqliteTable("watchers", {
+  userId: text("user_id").primaryKey(),
 });

@@ -11,10 +11,15 @@ CREATE TABLE `inbox` (
 	`title` text,
 	`last_seq` integer DEFAULT 0 NOT NULL,
 	`read_seq` integer DEFAULT 0 NOT NULL,
+	`delivered_seq` integer DEFAULT 0 NOT NULL,
 	`active` integer DEFAULT true NOT NULL
 );
 --> statement-breakpoint
 CREATE TABLE `user_meta` (
 	`key` text PRIMARY KEY NOT NULL,
 	`value` integer NOT NULL
+);
+--> statement-breakpoint
+CREATE TABLE `watchers` (
+	`user_id` text PRIMARY KEY NOT NULL
 );
