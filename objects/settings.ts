@@ -7,15 +7,42 @@ import { DEFAULT_MAX_GROUP_MEMBERS } from "../protocol";
 export interface Settings {
   /** Most members a group may have. */
   maxGroupMembers: number;
+  /** Sends per user per second, sustained, over all the user's sockets and HTTP together. */
+  sendRatePerSecond: number;
+  /** Sends a user may make at once before the rate applies (the token bucket's size). */
+  sendBurst: number;
+  /** Sockets one user may have open at once; a new device's upgrade over it gets 429. */
+  maxSocketsPerUser: number;
+  /** Exact origins that may open a WebSocket from a browser (`ALLOWED_ORIGINS`); null: any. */
+  allowedOrigins: ReadonlySet<string> | null;
 }
+
+export const DEFAULT_SEND_RATE_PER_SECOND = 20;
+export const DEFAULT_SEND_BURST = 100;
+export const DEFAULT_MAX_SOCKETS_PER_USER = 10;
 
 function positiveInt(value: unknown, fallback: number): number {
   const n = typeof value === "string" ? Number(value) : typeof value === "number" ? value : Number.NaN;
   return Number.isInteger(n) && n > 0 ? n : fallback;
 }
 
-export function settingsOf(env: Partial<Record<string, unknown>>): Settings {
+export function settingsOf(env: object): Settings {
+  const vars = env as Record<string, unknown>;
   return {
-    maxGroupMembers: positiveInt(env.MAX_GROUP_MEMBERS, DEFAULT_MAX_GROUP_MEMBERS),
+    maxGroupMembers: positiveInt(vars.MAX_GROUP_MEMBERS, DEFAULT_MAX_GROUP_MEMBERS),
+    sendRatePerSecond: positiveInt(vars.SEND_RATE_PER_SECOND, DEFAULT_SEND_RATE_PER_SECOND),
+    sendBurst: positiveInt(vars.SEND_BURST, DEFAULT_SEND_BURST),
+    maxSocketsPerUser: positiveInt(vars.MAX_SOCKETS_PER_USER, DEFAULT_MAX_SOCKETS_PER_USER),
+    allowedOrigins: originList(vars.ALLOWED_ORIGINS),
   };
+}
+
+/** `ALLOWED_ORIGINS`: comma-separated exact origins; unset or blank allows every origin. */
+function originList(value: unknown): ReadonlySet<string> | null {
+  if (typeof value !== "string") return null;
+  const origins = value
+    .split(",")
+    .map((o) => o.trim())
+    .filter((o) => o.length > 0);
+  return origins.length > 0 ? new Set(origins) : null;
 }

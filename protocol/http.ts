@@ -15,6 +15,8 @@ export const createChatBody = z.discriminatedUnion("type", [
 
 export const addMemberBody = z.strictObject({ userId: userIdSchema, role: z.enum(["admin", "member"]).optional() });
 
+export const setRoleBody = z.strictObject({ role: z.enum(["admin", "member"]) });
+
 export const sendMessageBody = z.strictObject({ clientMsgId: clientMsgIdSchema, body: bodySchema });
 
 const seqParam = z

@@ -2,15 +2,18 @@
 import { Hono } from "hono";
 import { authenticate, tokenOf } from "./auth";
 import { type AppEnv, errorResponse } from "./http";
+import { originGuard } from "./origin";
 import { chatRoutes } from "./routes/chats";
 import { connectRoutes } from "./routes/connect";
 import { devRoutes } from "./routes/dev";
+import { userRoutes } from "./routes/users";
 
 export const app = new Hono<AppEnv>();
 
 app.get("/health", (c) => c.json({ ok: true }));
 app.route("/v1/dev", devRoutes);
 
+app.use("/v1/*", originGuard);
 app.use("/v1/*", async (c, next) => {
   const secret = c.env.JWT_SECRET;
   // Fail closed: without a secret nobody is let in.
@@ -23,6 +26,7 @@ app.use("/v1/*", async (c, next) => {
 
 app.route("/v1/chats", chatRoutes);
 app.route("/v1/connect", connectRoutes);
+app.route("/v1/users", userRoutes);
 
 app.notFound((c) => errorResponse(c, "not_found", "no such route"));
 app.onError((err, c) => {

@@ -1,5 +1,5 @@
 import journal from './meta/_journal.json';
-import m0000 from './0000_fancy_makkari.sql';
+import m0000 from './0000_green_johnny_blaze.sql';
 
   export default {
     journal,

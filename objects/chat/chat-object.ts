@@ -1,24 +1,36 @@
 /**
  * One Durable Object per chat: it sequences the chat's messages (1, 2, 3... gapless), stores
- * history and receipts in its SQLite, and fans new messages out to the members' user objects.
- * Every call names the calling user, and membership is checked on every call.
+ * history, members and receipts in its SQLite, and fans new messages out to the members' user
+ * objects. Every call names the calling user; membership is checked on every call.
  */
 import { DurableObject } from "cloudflare:workers";
-import { and, asc, desc, eq, gt, lt } from "drizzle-orm";
-import { type DrizzleSqliteDODatabase, drizzle } from "drizzle-orm/durable-sqlite";
+import { drizzle } from "drizzle-orm/durable-sqlite";
 import { migrate } from "drizzle-orm/durable-sqlite/migrator";
 import migrations from "../../migrations/chat/migrations";
-import {
-  type ChatType,
-  chatTypeOf,
-  DEFAULT_HISTORY_LIMIT,
-  directChatMembers,
-  MAX_HISTORY_LIMIT,
-  type Message,
-} from "../../protocol";
+import { type ChatType, directChatMembers, type Message, type ReceiptStatus, type ServerFrame } from "../../protocol";
 import { NOT_A_MEMBER, type Outcome, ok, refuse } from "../outcome";
-import { type Delivery, Fanout } from "./fanout";
+import { settingsOf } from "../settings";
+import type { UserObject } from "../user/user-object";
+import { type Delivery, Fanout, mapLimit } from "./fanout";
+import { GroupAdmin } from "./group-admin";
+import {
+  type ChatDb,
+  type ChatTx,
+  type Entry,
+  findSend,
+  type HistoryPage,
+  type HistoryQuery,
+  insertMessage,
+  lastSentBySender,
+  lastSeqOf,
+  readHistory,
+  readMessage,
+} from "./log";
+import { writeRemoval, writeWatermarks } from "./membership";
+import { advance, type MemberRow, ReceiptTracker } from "./receipts";
 import * as schema from "./schema";
+
+export type { HistoryPage, HistoryQuery } from "./log";
 
 export interface SendItem {
   clientMsgId: string;
@@ -33,15 +45,9 @@ export interface Ack {
   duplicate: boolean;
 }
 
-export interface HistoryQuery {
-  after?: number;
-  before?: number;
-  limit?: number;
-}
-
-export interface HistoryPage {
-  messages: Message[];
-  more: boolean;
+export interface Watermarks {
+  delivered: number;
+  read: number;
 }
 
 export interface ChatView {
@@ -51,9 +57,7 @@ export interface ChatView {
   members: { userId: string; role: "admin" | "member" }[];
 }
 
-type MemberRow = typeof schema.members.$inferSelect;
-
-interface ChatState {
+export interface ChatState {
   chatId: string;
   type: ChatType;
   title: string | null;
@@ -64,12 +68,22 @@ interface ChatState {
 
 const RETRY_DELAY_MS = 2_000;
 const CHECK_DELAY_MS = 10_000;
+/** Group receipts are coalesced over this window: one frame per sender and status at most. */
+const RECEIPT_WINDOW_MS = 250;
+const RELAY_CONCURRENCY = 32;
 
 export class ChatObject extends DurableObject<Env> {
-  private readonly db: DrizzleSqliteDODatabase<typeof schema>;
-  private chat: ChatState | null = null;
+  readonly db: ChatDb;
+  chat: ChatState | null = null;
+  readonly fanout: Fanout;
+  readonly settings = settingsOf(this.env);
+  private receipts = new ReceiptTracker(new Map());
+  private receiptTimer: ReturnType<typeof setTimeout> | null = null;
   private alarmSet = false;
-  private readonly fanout: Fanout;
+  private faultEvery = 0;
+  private deliveries = 0;
+  /** Membership changes for groups: create, add, remove, leave, promote. */
+  readonly groups = new GroupAdmin(this);
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -85,6 +99,7 @@ export class ChatObject extends DurableObject<Env> {
       await migrate(this.db, migrations);
       this.chat = this.load();
       if (this.chat) this.fanout.deliveredSeq = this.chat.fannedOutSeq;
+      this.receipts = new ReceiptTracker(lastSentBySender(this.db));
     });
   }
 
@@ -92,8 +107,25 @@ export class ChatObject extends DurableObject<Env> {
   openDirect(chatId: string, caller: string): Outcome<{ chatId: string }> {
     const chat = this.access(chatId, caller);
     if (!chat.ok) return chat;
-    void this.deliver(caller, this.deliveryOf(chat.value, [])).catch(() => {});
+    for (const userId of chat.value.members.keys())
+      void this.deliver(userId, this.deliveryOf(chat.value, [])).catch(() => {});
     return ok({ chatId });
+  }
+
+  createGroup(chatId: string, creator: string, title: string, memberIds: string[]): Outcome<{ chatId: string }> {
+    return this.groups.create(chatId, creator, title, memberIds);
+  }
+
+  addMember(chatId: string, actor: string, userId: string, role: "admin" | "member" = "member") {
+    return this.groups.add(chatId, actor, userId, role);
+  }
+
+  removeMember(chatId: string, actor: string, userId: string) {
+    return this.groups.remove(chatId, actor, userId);
+  }
+
+  setRole(chatId: string, actor: string, userId: string, role: "admin" | "member") {
+    return this.groups.setRole(chatId, actor, userId, role);
   }
 
   describe(chatId: string, caller: string): Outcome<ChatView> {
@@ -116,43 +148,18 @@ export class ChatObject extends DurableObject<Env> {
   send(chatId: string, sender: string, items: SendItem[]): Outcome<Ack[]> {
     const access = this.access(chatId, sender);
     if (!access.ok) return access;
-    const chat = access.value;
-    const ts = Date.now();
-    const fresh: Message[] = [];
     const origins = new Map<number, string>();
-    const acks = this.db.transaction((tx) => {
-      let seq = chat.lastSeq;
-      return items.map((item): Ack => {
-        const first = tx
-          .select({ seq: schema.messages.seq, ts: schema.messages.ts })
-          .from(schema.messages)
-          .where(and(eq(schema.messages.sender, sender), eq(schema.messages.clientMsgId, item.clientMsgId)))
-          .get();
-        if (first) return { ...first, duplicate: true };
-        seq += 1;
-        const message: Message = {
-          chatId,
-          seq,
-          sender,
-          clientMsgId: item.clientMsgId,
-          body: item.body,
-          ts,
-          kind: "text",
-        };
-        tx.insert(schema.messages)
-          .values({ seq, sender, clientMsgId: item.clientMsgId, body: item.body, ts, kind: "text" })
-          .run();
-        fresh.push(message);
-        if (item.deviceId) origins.set(seq, item.deviceId);
-        return { seq, ts, duplicate: false };
-      });
-    });
-    const last = fresh.at(-1);
-    if (last) {
-      chat.lastSeq = last.seq;
-      this.scheduleCheck(CHECK_DELAY_MS);
-      this.fanout.enqueue(fresh, origins);
-    }
+    const acks = this.commit(
+      (tx, append) =>
+        items.map((item): Ack => {
+          const first = findSend(tx, sender, item.clientMsgId);
+          if (first) return { ...first, duplicate: true };
+          const m = append({ sender, body: item.body, kind: "text", clientMsgId: item.clientMsgId });
+          if (item.deviceId) origins.set(m.seq, item.deviceId);
+          return { seq: m.seq, ts: m.ts, duplicate: false };
+        }),
+      origins,
+    );
     return ok(acks);
   }
 
@@ -162,26 +169,62 @@ export class ChatObject extends DurableObject<Env> {
     if (query.after !== undefined && query.before !== undefined) {
       return refuse("bad_request", "after and before cannot be used together");
     }
-    const limit = Math.min(Math.max(1, query.limit ?? DEFAULT_HISTORY_LIMIT), MAX_HISTORY_LIMIT);
-    const m = schema.messages;
-    const rows =
-      query.before !== undefined
-        ? this.db
-            .select()
-            .from(m)
-            .where(lt(m.seq, query.before))
-            .orderBy(desc(m.seq))
-            .limit(limit + 1)
-            .all()
-        : this.db
-            .select()
-            .from(m)
-            .where(gt(m.seq, query.after ?? 0))
-            .orderBy(asc(m.seq))
-            .limit(limit + 1)
-            .all();
-    const more = rows.length > limit;
-    return ok({ messages: rows.slice(0, limit).map((r) => ({ chatId, ...r })), more });
+    return ok(readHistory(this.db, chatId, query));
+  }
+
+  /** A member's device acknowledged (`delivered`) or read messages up to `seq`. */
+  markReceipt(chatId: string, userId: string, status: ReceiptStatus, seq: number): Outcome<Watermarks> {
+    const access = this.access(chatId, userId);
+    if (!access.ok) return access;
+    const chat = access.value;
+    const member = chat.members.get(userId) as MemberRow;
+    if (advance(member, status, seq, chat.lastSeq)) {
+      this.db.transaction((tx) => writeWatermarks(tx, member));
+      if (chat.type === "direct") this.flushReceipts();
+      else this.receiptTimer ??= setTimeout(() => this.flushReceipts(), RECEIPT_WINDOW_MS);
+    }
+    return ok({ delivered: member.deliveredSeq, read: member.readSeq });
+  }
+
+  /** Message info: who holds and who has read `seq`; for its sender, and in groups for admins. */
+  messageReceipts(
+    chatId: string,
+    caller: string,
+    seq: number,
+  ): Outcome<{ seq: number; delivered: string[]; read: string[] }> {
+    const access = this.access(chatId, caller);
+    if (!access.ok) return access;
+    const chat = access.value;
+    const message = readMessage(this.db, chatId, seq);
+    if (!message) return refuse("not_found", "no such message");
+    const isAdmin = chat.type === "group" && chat.members.get(caller)?.role === "admin";
+    if (message.sender !== caller && !isAdmin)
+      return refuse("forbidden", "only the sender or an admin sees message info");
+    const holders = [
+      ...[...chat.members.values()].map((m) => ({ ...m, leftSeq: Number.POSITIVE_INFINITY })),
+      ...this.db.select().from(schema.formerMembers).all(),
+    ].filter((m) => m.userId !== message.sender && m.joinedSeq <= seq && seq < m.leftSeq);
+    const delivered = new Set(holders.filter((m) => m.deliveredSeq >= seq).map((m) => m.userId));
+    const read = new Set(holders.filter((m) => m.readSeq >= seq).map((m) => m.userId));
+    return ok({ seq, delivered: [...delivered].sort(), read: [...read].sort() });
+  }
+
+  /** Relays a typing indicator to the other members' devices; nothing is stored. */
+  async typing(chatId: string, userId: string, on: boolean): Promise<Outcome<null>> {
+    const access = this.access(chatId, userId);
+    if (!access.ok) return access;
+    const frame: ServerFrame = { type: "typing", chatId, userId, on };
+    const others = [...access.value.members.keys()].filter((u) => u !== userId);
+    await this.pushTo(others, [frame]);
+    return ok(null);
+  }
+
+  /** Test-only (`FAULT_INJECTION` = "true"): make every `n`th delivery call fail; 0 turns it off. */
+  setFaultRate(n: number): boolean {
+    if (this.env.FAULT_INJECTION !== "true") return false;
+    this.faultEvery = n;
+    this.deliveries = 0;
+    return true;
   }
 
   /** Retries failed deliveries, and after a restart re-announces the newest message to all. */
@@ -190,7 +233,7 @@ export class ChatObject extends DurableObject<Env> {
     const chat = this.chat;
     if (!chat) return;
     await this.fanout.idle();
-    const latest = this.latestMessage();
+    const latest = readMessage(this.db, chat.chatId, chat.lastSeq);
     if (!latest) return;
     const targets = this.fanout.deliveredSeq < chat.lastSeq ? [...chat.members.keys()] : [...this.fanout.failed];
     if (targets.length > 0) await this.fanout.deliverTo(targets, [latest]);
@@ -205,8 +248,35 @@ export class ChatObject extends DurableObject<Env> {
     }
   }
 
+  /**
+   * Appends messages in one synchronous transaction, then (after the commit) updates the
+   * in-memory state and starts the fan-out. `write` gets `append`, which assigns the next seq.
+   */
+  commit<T>(write: (tx: ChatTx, append: (entry: Entry) => Message) => T, origins = new Map<number, string>()): T {
+    const chat = this.chat as ChatState;
+    const ts = Date.now();
+    const fresh: Message[] = [];
+    const result = this.db.transaction((tx) => {
+      let seq = chat.lastSeq;
+      return write(tx, (entry) => {
+        seq += 1;
+        const m = insertMessage(tx, chat.chatId, seq, ts, entry);
+        fresh.push(m);
+        return m;
+      });
+    });
+    const last = fresh.at(-1);
+    if (last) {
+      chat.lastSeq = last.seq;
+      for (const m of fresh) if (m.kind === "text") this.receipts.noteSent(m.sender, m.seq);
+      this.scheduleCheck(CHECK_DELAY_MS);
+      this.fanout.enqueue(fresh, origins);
+    }
+    return result;
+  }
+
   /** The chat as `caller` may see it: a refusal when it does not exist or the caller is not in it. */
-  private access(chatId: string, caller: string): Outcome<ChatState> {
+  access(chatId: string, caller: string): Outcome<ChatState> {
     if (!this.chat) {
       const pair = directChatMembers(chatId);
       if (!pair?.includes(caller)) return NOT_A_MEMBER;
@@ -215,6 +285,38 @@ export class ChatObject extends DurableObject<Env> {
     if (this.chat.chatId !== chatId) return refuse("internal", "chat id does not match this object");
     if (!this.chat.members.has(caller)) return NOT_A_MEMBER;
     return ok(this.chat);
+  }
+
+  writeRemoval(tx: ChatTx, member: MemberRow, leftSeq: number): void {
+    writeRemoval(tx, member, leftSeq);
+  }
+
+  deliveryOf(chat: ChatState, messages: Message[]): Delivery {
+    return { chatId: chat.chatId, type: chat.type, title: chat.title, messages };
+  }
+
+  user(userId: string): DurableObjectStub<UserObject> {
+    return this.env.USER.get(this.env.USER.idFromName(userId));
+  }
+
+  async pushTo(userIds: string[], frames: ServerFrame[]): Promise<void> {
+    await mapLimit(userIds, RELAY_CONCURRENCY, async (userId) => {
+      try {
+        await this.user(userId).push(frames);
+      } catch (err) {
+        console.warn(`chat ${this.chat?.chatId}: push to ${userId} failed`, String(err));
+      }
+    });
+  }
+
+  private flushReceipts(): void {
+    this.receiptTimer = null;
+    const chat = this.chat;
+    if (!chat) return;
+    const due = this.receipts.due(chat);
+    const byUser = new Map<string, ServerFrame[]>();
+    for (const { userId, frame } of due) byUser.set(userId, [...(byUser.get(userId) ?? []), frame]);
+    for (const [userId, frames] of byUser) void this.pushTo([userId], frames);
   }
 
   private createDirect(chatId: string, pair: [string, string]): ChatState {
@@ -231,42 +333,27 @@ export class ChatObject extends DurableObject<Env> {
   private load(): ChatState | null {
     const info = this.db.select().from(schema.chatInfo).get();
     if (!info) return null;
-    const last = this.db
-      .select({ seq: schema.messages.seq })
-      .from(schema.messages)
-      .orderBy(desc(schema.messages.seq))
-      .limit(1)
-      .get();
-    const members = new Map(
-      this.db
-        .select()
-        .from(schema.members)
-        .all()
-        .map((m) => [m.userId, m]),
-    );
     return {
       chatId: info.chatId,
-      type: info.type ?? chatTypeOf(info.chatId),
+      type: info.type,
       title: info.title,
-      lastSeq: last?.seq ?? 0,
+      lastSeq: lastSeqOf(this.db),
       fannedOutSeq: info.fannedOutSeq,
-      members,
+      members: new Map(
+        this.db
+          .select()
+          .from(schema.members)
+          .all()
+          .map((m) => [m.userId, m]),
+      ),
     };
   }
 
-  private latestMessage(): Message | null {
-    const chat = this.chat;
-    if (!chat || chat.lastSeq === 0) return null;
-    const row = this.db.select().from(schema.messages).where(eq(schema.messages.seq, chat.lastSeq)).get();
-    return row ? { chatId: chat.chatId, ...row } : null;
-  }
-
-  private deliveryOf(chat: ChatState, messages: Message[]): Delivery {
-    return { chatId: chat.chatId, type: chat.type, title: chat.title, messages };
-  }
-
   private deliver(userId: string, delivery: Delivery): Promise<void> {
-    return this.env.USER.get(this.env.USER.idFromName(userId)).deliver(userId, delivery);
+    if (this.faultEvery > 0 && ++this.deliveries % this.faultEvery === 0) {
+      return Promise.reject(new Error("injected fan-out fault"));
+    }
+    return this.user(userId).deliver(userId, delivery);
   }
 
   private scheduleCheck(delayMs: number): void {

@@ -13,6 +13,8 @@ export interface Delivery {
   messages: Message[];
   /** For the sender's object: seq → the device that sent it, which gets an ack instead of a copy. */
   origins?: Record<number, string>;
+  /** The recipient is no longer a member: these are the last messages it gets from this chat. */
+  left?: boolean;
 }
 
 export type DeliverFn = (userId: string, delivery: Delivery) => Promise<void>;
@@ -67,6 +69,8 @@ export class Fanout {
   }
 
   private async drain(): Promise<void> {
+    // Start after the caller's synchronous bookkeeping (e.g. a member just added) is done.
+    await Promise.resolve();
     while (this.queue.length > 0) {
       const batch = this.queue.splice(0);
       const info = this.describe();

@@ -1,4 +1,5 @@
 /** The chat object's tables: its members, its message log and its settings. */
+import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 export const chatInfo = sqliteTable("chat_info", {
@@ -30,7 +31,8 @@ export const messages = sqliteTable(
     ts: integer("ts").notNull(),
     kind: text("kind", { enum: ["text", "system"] }).notNull(),
   },
-  (t) => [uniqueIndex("messages_sender_client_msg_id").on(t.sender, t.clientMsgId)],
+  // System messages name their actor as sender but no client id of theirs.
+  (t) => [uniqueIndex("messages_sender_client_msg_id").on(t.sender, t.clientMsgId).where(sql`kind = 'text'`)],
 );
 
 /** Receipts of members who left or were removed, kept so message info stays truthful. */
@@ -38,6 +40,7 @@ export const formerMembers = sqliteTable(
   "former_members",
   {
     userId: text("user_id").notNull(),
+    joinedSeq: integer("joined_seq").notNull(),
     leftSeq: integer("left_seq").notNull(),
     deliveredSeq: integer("delivered_seq").notNull(),
     readSeq: integer("read_seq").notNull(),

@@ -4,7 +4,8 @@
  */
 import type { ClientFrame, ErrorCode, HistoryFrame, SendFrame } from "../../protocol";
 import type { Refusal } from "../outcome";
-import { type SocketState, sendFrame } from "./sockets";
+import { RATE_LIMITED_MESSAGE } from "./rate-limit";
+import { type SocketState, sendFrame, stateOf } from "./sockets";
 import type { UserObject } from "./user-object";
 
 type Frame<T extends ClientFrame["type"]> = Extract<ClientFrame, { type: T }>;
@@ -21,7 +22,7 @@ export async function handleFrame(
     case "history":
       return onHistory(user, ws, socket, frame);
     case "received":
-      return onReceived(user, socket, frame);
+      return onReceived(user, ws, socket, frame);
     case "read":
       return onRead(user, ws, socket, frame);
     case "typing":
@@ -35,6 +36,7 @@ export async function handleFrame(
 }
 
 async function onSend(user: UserObject, ws: WebSocket, socket: SocketState, frame: SendFrame): Promise<void> {
+  if (!user.sendLimit.take()) return sendError(ws, { code: "rate_limited", message: RATE_LIMITED_MESSAGE }, frame.id);
   const result = await user.sends.submit(frame.chatId, socket.userId, {
     clientMsgId: frame.clientMsgId,
     body: frame.body,
@@ -56,22 +58,60 @@ async function onHistory(user: UserObject, ws: WebSocket, socket: SocketState, f
   sendFrame(ws, { type: "history", id: frame.id, chatId: frame.chatId, ...page.value });
 }
 
-async function onReceived(user: UserObject, socket: SocketState, frame: Frame<"received">): Promise<void> {
+async function onReceived(
+  user: UserObject,
+  ws: WebSocket,
+  socket: SocketState,
+  frame: Frame<"received">,
+): Promise<void> {
   user.inbox.markHeld(socket.deviceId, frame.chatId, frame.seq);
+  const row = user.inbox.get(frame.chatId);
+  if (row?.active && frame.seq <= row.deliveredSeq) return;
+  const marks = await user.chat(frame.chatId).markReceipt(frame.chatId, socket.userId, "delivered", frame.seq);
+  if (!marks.ok) return sendError(ws, marks, frame.id);
+  user.inbox.setMarks(frame.chatId, marks.value);
 }
 
-async function onRead(user: UserObject, _ws: WebSocket, socket: SocketState, frame: Frame<"read">): Promise<void> {
+async function onRead(user: UserObject, ws: WebSocket, socket: SocketState, frame: Frame<"read">): Promise<void> {
   user.inbox.markHeld(socket.deviceId, frame.chatId, frame.seq);
-  const mark = user.inbox.markRead(frame.chatId, frame.seq);
-  if (mark !== null) user.broadcast({ type: "read", chatId: frame.chatId, seq: mark }, socket.deviceId);
+  const row = user.inbox.get(frame.chatId);
+  if (row?.active && frame.seq <= row.readSeq) return;
+  const marks = await user.chat(frame.chatId).markReceipt(frame.chatId, socket.userId, "read", frame.seq);
+  if (!marks.ok) return sendError(ws, marks, frame.id);
+  if (user.inbox.setMarks(frame.chatId, marks.value).readMoved) {
+    user.broadcast({ type: "read", chatId: frame.chatId, seq: marks.value.read }, socket.deviceId);
+  }
 }
 
-async function onTyping(_user: UserObject, ws: WebSocket, _socket: SocketState, frame: Frame<"typing">): Promise<void> {
-  sendError(ws, { code: "bad_request", message: "typing is not available yet" }, frame.id);
+async function onTyping(user: UserObject, ws: WebSocket, socket: SocketState, frame: Frame<"typing">): Promise<void> {
+  const relayed = await user.chat(frame.chatId).typing(frame.chatId, socket.userId, frame.on);
+  if (!relayed.ok) sendError(ws, relayed, frame.id);
 }
 
-async function onWatch(_user: UserObject, ws: WebSocket, _socket: SocketState, frame: Frame<"watch">): Promise<void> {
-  sendError(ws, { code: "bad_request", message: "watch is not available yet" }, frame.id);
+/** Replaces what this device watches: a presence frame now for each allowed user, one error naming the rest. */
+async function onWatch(user: UserObject, ws: WebSocket, socket: SocketState, frame: Frame<"watch">): Promise<void> {
+  const allowed: string[] = [];
+  const refused: string[] = [];
+  const presences = await Promise.all(
+    [...new Set(frame.userIds)].map(async (target) => ({
+      target,
+      p: await user.presenceOf(socket.userId, target, true),
+    })),
+  );
+  for (const { target, p } of presences) {
+    if (!p.ok) {
+      refused.push(target);
+      continue;
+    }
+    allowed.push(target);
+    sendFrame(ws, p.value);
+  }
+  // Re-read: other frames may have updated the attachment while we waited.
+  const state = stateOf(ws);
+  if (state) ws.serializeAttachment({ ...state, watching: allowed });
+  if (refused.length > 0) {
+    sendError(ws, { code: "forbidden", message: `you share no chat with: ${refused.join(", ")}` }, frame.id);
+  }
 }
 
 export function sendError(ws: WebSocket, refusal: Pick<Refusal, "code" | "message">, id?: string): void {

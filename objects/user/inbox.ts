@@ -34,6 +34,7 @@ export class Inbox {
       title,
       lastSeq: Math.max(row?.lastSeq ?? 0, lastSeq),
       readSeq: row?.readSeq ?? 0,
+      deliveredSeq: row?.deliveredSeq ?? 0,
       active: true,
     };
     this.db
@@ -45,15 +46,34 @@ export class Inbox {
     return next;
   }
 
-  /** Moves the read mark forward (never back); answers the new mark, or null if it did not move. */
-  markRead(chatId: string, seq: number): number | null {
+  /** The user left the chat or was removed: it drops out of lists and sync. */
+  deactivate(chatId: string): void {
     const row = this.rows.get(chatId);
-    if (!row) return null;
-    const target = Math.min(seq, row.lastSeq);
-    if (target <= row.readSeq) return null;
-    row.readSeq = target;
-    this.db.update(schema.inbox).set({ readSeq: target }).where(eq(schema.inbox.chatId, chatId)).run();
-    return target;
+    if (!row?.active) return;
+    row.active = false;
+    this.db.update(schema.inbox).set({ active: false }).where(eq(schema.inbox.chatId, chatId)).run();
+  }
+
+  /** Whether this user is in the direct chat `directId` or in any of `chatIds`. */
+  sharesAny(directId: string, chatIds: readonly string[]): boolean {
+    if (this.rows.get(directId)?.active) return true;
+    return chatIds.some((id) => this.rows.get(id)?.active === true);
+  }
+
+  /** Takes the chat's word for this user's delivered and read marks (they only move forward). */
+  setMarks(chatId: string, marks: { delivered: number; read: number }): { readMoved: boolean } {
+    const row = this.rows.get(chatId);
+    if (!row) return { readMoved: false };
+    const readMoved = marks.read > row.readSeq;
+    if (!readMoved && marks.delivered <= row.deliveredSeq) return { readMoved };
+    row.readSeq = Math.max(row.readSeq, marks.read);
+    row.deliveredSeq = Math.max(row.deliveredSeq, marks.delivered);
+    this.db
+      .update(schema.inbox)
+      .set({ readSeq: row.readSeq, deliveredSeq: row.deliveredSeq })
+      .where(eq(schema.inbox.chatId, chatId))
+      .run();
+    return { readMoved };
   }
 
   /** Moves what `deviceId` holds of `chatId` forward to `seq` (capped at the chat's last seq). */

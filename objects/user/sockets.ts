@@ -5,6 +5,10 @@ export interface SocketState {
   userId: string;
   deviceId: string;
   connectedAt: number;
+  /** When a frame last arrived (kept coarse: rewritten at most every few seconds). */
+  lastHeard: number;
+  /** The users whose presence this device watches. */
+  watching: string[];
 }
 
 export function stateOf(ws: WebSocket): SocketState | null {

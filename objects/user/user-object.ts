@@ -9,6 +9,7 @@ import { migrate } from "drizzle-orm/durable-sqlite/migrator";
 import migrations from "../../migrations/user/migrations";
 import {
   deviceIdSchema,
+  directChatId,
   MAX_FRAME_BYTES,
   type Message,
   PING,
@@ -17,10 +18,15 @@ import {
   type ServerFrame,
 } from "../../protocol";
 import type { Delivery } from "../chat/fanout";
+import { type Outcome, ok, refuse } from "../outcome";
+import { settingsOf } from "../settings";
 import { handleFrame, sendError } from "./frames";
 import { Inbox } from "./inbox";
+import { Presence, type PresenceFrame } from "./presence";
+import { sendLimiter, type TokenBucket } from "./rate-limit";
 import * as schema from "./schema";
 import { SendQueue } from "./send-queue";
+import { socketLimitMessage, socketLimitReached } from "./socket-limit";
 import { type SocketState, sendFrame, sendRaw, stateOf } from "./sockets";
 
 /** Headers set by the Worker, after authentication, on the upgrade it forwards here. */
@@ -28,21 +34,27 @@ export const USER_HEADER = "X-Chat-User";
 export const DEVICE_HEADER = "X-Chat-Device";
 
 const GAP_PAGE = 500;
+const HEARD_GRANULARITY_MS = 5_000;
 
 export class UserObject extends DurableObject<Env> {
   private readonly db: DrizzleSqliteDODatabase<typeof schema>;
   inbox!: Inbox;
+  presence!: Presence;
   readonly sends: SendQueue;
+  /** Sends per user per second, shared by every device and the HTTP send route. */
+  readonly sendLimit: TokenBucket;
   private readonly chatLocks = new Map<string, Promise<void>>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.db = drizzle(ctx.storage, { schema });
     this.sends = new SendQueue((chatId, userId, items) => this.chat(chatId).send(chatId, userId, items));
+    this.sendLimit = sendLimiter(settingsOf(env));
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
     void ctx.blockConcurrencyWhile(async () => {
       await migrate(this.db, migrations);
       this.inbox = new Inbox(this.db);
+      this.presence = new Presence(ctx, this.db);
     });
   }
 
@@ -60,15 +72,24 @@ export class UserObject extends DurableObject<Env> {
         { status: 400 },
       );
     }
+    const maxSockets = settingsOf(this.env).maxSocketsPerUser;
+    if (socketLimitReached(this.ctx, deviceId.data, maxSockets)) {
+      return Response.json(
+        { error: { code: "rate_limited", message: socketLimitMessage(maxSockets) } },
+        { status: 429 },
+      );
+    }
     for (const old of this.ctx.getWebSockets(deviceId.data)) {
       old.close(4000, "replaced by a newer connection of this device");
     }
     const pair = new WebSocketPair();
     const [client, server] = [pair[0], pair[1]];
-    const state: SocketState = { userId, deviceId: deviceId.data, connectedAt: Date.now() };
+    const now = Date.now();
+    const state: SocketState = { userId, deviceId: deviceId.data, connectedAt: now, lastHeard: now, watching: [] };
     this.ctx.acceptWebSocket(server, [deviceId.data]);
     server.serializeAttachment(state);
     sendFrame(server, { type: "ready", userId, deviceId: deviceId.data, chats: this.inbox.unheldBy(deviceId.data) });
+    this.presenceMayHaveChanged(userId);
     return new Response(null, { status: 101, webSocket: client });
   }
 
@@ -77,6 +98,7 @@ export class UserObject extends DurableObject<Env> {
     if (!socket) return ws.close(1011, "socket state lost");
     const size = typeof raw === "string" ? byteLength(raw) : raw.byteLength;
     if (size > MAX_FRAME_BYTES) return ws.close(1009, `frame over ${MAX_FRAME_BYTES} bytes`);
+    this.heard(ws, socket);
     const parsed = parseClientFrame(raw);
     if (!parsed.ok) return sendError(ws, parsed, parsed.id);
     try {
@@ -95,6 +117,27 @@ export class UserObject extends DurableObject<Env> {
     } catch {
       // Already closed.
     }
+    const state = stateOf(ws);
+    if (!state) return;
+    // The close itself is the last we heard from this device.
+    this.presence.seen(Date.now());
+    this.presenceMayHaveChanged(state.userId, [ws]);
+  }
+
+  /** Closes sockets silent for 60 s (they count as gone) and tells watchers when that changes presence. */
+  override async alarm(): Promise<void> {
+    const { gone } = this.presence.silent();
+    let userId: string | null = null;
+    for (const ws of gone) {
+      userId ??= stateOf(ws)?.userId ?? null;
+      try {
+        ws.close(4001, "no frame or ping for 60 s");
+      } catch {
+        // Already closed.
+      }
+    }
+    userId ??= this.anySocketUser();
+    if (userId) this.presenceMayHaveChanged(userId, gone);
   }
 
   override async webSocketError(ws: WebSocket, error: unknown): Promise<void> {
@@ -123,6 +166,7 @@ export class UserObject extends DurableObject<Env> {
       if (head.seq > lastSeq + 1) fresh = [...(await this.fetchRange(chatId, userId, lastSeq, head.seq - 1)), ...fresh];
       const newest = fresh.at(-1) as Message;
       this.inbox.upsert(chatId, type, title, newest.seq);
+      if (delivery.left) this.inbox.deactivate(chatId);
       const origins = delivery.origins ?? {};
       for (const m of fresh) {
         const text = JSON.stringify({ type: "message", ...m });
@@ -135,11 +179,53 @@ export class UserObject extends DurableObject<Env> {
     });
   }
 
+  /** Takes one send from the user's rate limit, for a send over HTTP (sockets take theirs in `frames.ts`). */
+  allowSend(): boolean {
+    return this.sendLimit.take();
+  }
+
   /** The user's chats, for `GET /v1/chats`. */
   listChats(): { chatId: string; type: "direct" | "group"; title: string | null; lastSeq: number; readSeq: number }[] {
     return this.inbox
       .all()
       .map(({ chatId, type, title, lastSeq, readSeq }) => ({ chatId, type, title, lastSeq, readSeq }));
+  }
+
+  /** Frames from a chat object (receipts, typing) for every connected device. */
+  push(frames: ServerFrame[]): void {
+    for (const frame of frames) this.broadcast(frame);
+  }
+
+  /**
+   * The presence of this user as `asker` may see it: only when they share a chat, which is
+   * checked against this user's inbox (`askerChats` are the asker's active chats). With
+   * `watch`, the asker is told of every later change.
+   */
+  presenceFor(userId: string, asker: string, askerChats: string[], watch: boolean): Outcome<PresenceFrame> {
+    if (asker !== userId && !this.inbox.sharesAny(directChatId(userId, asker), askerChats)) {
+      return refuse("forbidden", `you share no chat with ${userId}`);
+    }
+    if (watch && asker !== userId) this.presence.addWatcher(asker);
+    return ok(this.presence.current(userId));
+  }
+
+  /** Asks `target`'s object for its presence on behalf of this user. */
+  async presenceOf(userId: string, target: string, watch = false): Promise<Outcome<PresenceFrame>> {
+    if (target === userId) return ok(this.presence.current(userId));
+    const chats = this.inbox.all().map((r) => r.chatId);
+    return this.env.USER.get(this.env.USER.idFromName(target)).presenceFor(target, userId, chats, watch);
+  }
+
+  /** A watched user's presence changed; answers false when no device here watches it any more. */
+  presenceChanged(frame: PresenceFrame): boolean {
+    let watched = false;
+    const text = JSON.stringify(frame);
+    for (const ws of this.ctx.getWebSockets()) {
+      if (!stateOf(ws)?.watching.includes(frame.userId)) continue;
+      watched = true;
+      sendRaw(ws, text);
+    }
+    return watched;
   }
 
   /** Sends a frame to every connected device but `exceptDevice`. */
@@ -149,6 +235,39 @@ export class UserObject extends DurableObject<Env> {
       if (exceptDevice && stateOf(ws)?.deviceId === exceptDevice) continue;
       sendRaw(ws, text);
     }
+  }
+
+  /** Records that a socket was heard from; rewritten at most every few seconds. */
+  private heard(ws: WebSocket, socket: SocketState): void {
+    const now = Date.now();
+    if (now - socket.lastHeard < HEARD_GRANULARITY_MS) return;
+    socket.lastHeard = now;
+    ws.serializeAttachment(socket);
+  }
+
+  /** Stores lastSeen, tells watchers if online/offline changed, and schedules the silence check. */
+  private presenceMayHaveChanged(userId: string, closing: WebSocket[] = []): void {
+    const frame = this.presence.settle(userId, Date.now(), closing);
+    const { nextCheck } = this.presence.silent(Date.now(), closing);
+    if (nextCheck !== null) void this.ctx.storage.setAlarm(nextCheck);
+    if (!frame) return;
+    const watchers = this.presence.watchers();
+    for (const watcher of watchers) {
+      void this.env.USER.get(this.env.USER.idFromName(watcher))
+        .presenceChanged(frame)
+        .then((still) => {
+          if (!still) this.presence.removeWatcher(watcher);
+        })
+        .catch((err) => console.warn(`user ${userId}: presence to ${watcher} failed`, String(err)));
+    }
+  }
+
+  private anySocketUser(): string | null {
+    for (const ws of this.ctx.getWebSockets()) {
+      const state = stateOf(ws);
+      if (state) return state.userId;
+    }
+    return null;
   }
 
   private async fetchRange(chatId: string, userId: string, after: number, upTo: number): Promise<Message[]> {

@@ -1,6 +1,17 @@
-/** The chat routes of the contract: create, list, describe, history and send over HTTP. */
+/** The chat routes of the contract: create, list, describe, members, history, send and message info. */
 import { Hono } from "hono";
-import { chatIdSchema, createChatBody, directChatId, historyQuery, sendMessageBody } from "../../protocol";
+import { RATE_LIMITED_MESSAGE } from "../../objects/user/rate-limit";
+import {
+  addMemberBody,
+  chatIdSchema,
+  createChatBody,
+  directChatId,
+  historyQuery,
+  newGroupChatId,
+  sendMessageBody,
+  setRoleBody,
+  userIdSchema,
+} from "../../protocol";
 import { type AppContext, type AppEnv, errorResponse, outcomeResponse, readJson } from "../http";
 
 function chatStub(c: AppContext, chatId: string) {
@@ -24,7 +35,9 @@ export const chatRoutes = new Hono<AppEnv>()
       const chatId = directChatId(me, body.data.with);
       return outcomeResponse(c, await chatStub(c, chatId).openDirect(chatId, me));
     }
-    return errorResponse(c, "bad_request", "group chats are not available yet");
+    const chatId = newGroupChatId();
+    const { title, members } = body.data;
+    return outcomeResponse(c, await chatStub(c, chatId).createGroup(chatId, me, title, members), 201);
   })
   .get("/", async (c) => {
     const me = c.get("userId");
@@ -48,9 +61,44 @@ export const chatRoutes = new Hono<AppEnv>()
     if (!chatId) return errorResponse(c, "not_found", NO_SUCH_CHAT);
     const body = await readJson(c, sendMessageBody);
     if (!body.ok) return body.response;
+    // HTTP sends skip the user object on their way to the chat, so they take their rate token there first.
+    const me = c.get("userId");
+    if (!(await c.env.USER.get(c.env.USER.idFromName(me)).allowSend())) {
+      return errorResponse(c, "rate_limited", RATE_LIMITED_MESSAGE);
+    }
     const result = await chatStub(c, chatId).send(chatId, c.get("userId"), [body.data]);
     if (!result.ok) return errorResponse(c, result.code, result.message);
     const ack = result.value[0];
     if (!ack) return errorResponse(c, "internal", "no ack");
     return c.json({ seq: ack.seq, ts: ack.ts });
+  })
+  .get("/:chatId/messages/:seq/receipts", async (c) => {
+    const chatId = chatIdParam(c);
+    if (!chatId) return errorResponse(c, "not_found", NO_SUCH_CHAT);
+    const seq = Number(c.req.param("seq"));
+    if (!Number.isSafeInteger(seq) || seq < 1)
+      return errorResponse(c, "bad_request", "seq must be a positive whole number");
+    return outcomeResponse(c, await chatStub(c, chatId).messageReceipts(chatId, c.get("userId"), seq));
+  })
+  .post("/:chatId/members", async (c) => {
+    const chatId = chatIdParam(c);
+    if (!chatId) return errorResponse(c, "not_found", NO_SUCH_CHAT);
+    const body = await readJson(c, addMemberBody);
+    if (!body.ok) return body.response;
+    const { userId, role } = body.data;
+    return outcomeResponse(c, await chatStub(c, chatId).addMember(chatId, c.get("userId"), userId, role), 201);
+  })
+  .patch("/:chatId/members/:userId", async (c) => {
+    const chatId = chatIdParam(c);
+    const userId = userIdSchema.safeParse(c.req.param("userId"));
+    if (!chatId || !userId.success) return errorResponse(c, "not_found", NO_SUCH_CHAT);
+    const body = await readJson(c, setRoleBody);
+    if (!body.ok) return body.response;
+    return outcomeResponse(c, await chatStub(c, chatId).setRole(chatId, c.get("userId"), userId.data, body.data.role));
+  })
+  .delete("/:chatId/members/:userId", async (c) => {
+    const chatId = chatIdParam(c);
+    const userId = userIdSchema.safeParse(c.req.param("userId"));
+    if (!chatId || !userId.success) return errorResponse(c, "not_found", NO_SUCH_CHAT);
+    return outcomeResponse(c, await chatStub(c, chatId).removeMember(chatId, c.get("userId"), userId.data));
   });

@@ -10,6 +10,7 @@ CREATE TABLE `chat_info` (
 --> statement-breakpoint
 CREATE TABLE `former_members` (
 	`user_id` text NOT NULL,
+	`joined_seq` integer NOT NULL,
 	`left_seq` integer NOT NULL,
 	`delivered_seq` integer NOT NULL,
 	`read_seq` integer NOT NULL,
@@ -34,4 +35,4 @@ CREATE TABLE `messages` (
 	`kind` text NOT NULL
 );
 --> statement-breakpoint
-CREATE UNIQUE INDEX `messages_sender_client_msg_id` ON `messages` (`sender`,`client_msg_id`);
+CREATE UNIQUE INDEX `messages_sender_client_msg_id` ON `messages` (`sender`,`client_msg_id`) WHERE kind = 'text';

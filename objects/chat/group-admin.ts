@@ -1,0 +1,142 @@
+/**
+ * Group membership operations of the chat object: create, add, remove or leave, and role
+ * changes. Admins add, remove and promote; anyone leaves. Each change is a system message.
+ */
+import { MAX_TITLE_LENGTH, type Message } from "../../protocol";
+import { type Outcome, ok, refuse } from "../outcome";
+import type { ChatObject, ChatState } from "./chat-object";
+import { type SystemEvent, systemBody, writeGroupInfo, writeMember } from "./membership";
+import type { MemberRow } from "./receipts";
+
+type Role = "admin" | "member";
+
+export class GroupAdmin {
+  constructor(private readonly chat: ChatObject) {}
+
+  create(chatId: string, creator: string, title: string, memberIds: string[]): Outcome<{ chatId: string }> {
+    if (this.chat.chat) return refuse("internal", "chat id already in use; try again");
+    const ids = [...new Set([creator, ...memberIds])];
+    const max = this.chat.settings.maxGroupMembers;
+    if (ids.length > max) return refuse("bad_request", `a group holds at most ${max} members`);
+    const cleanTitle = title.trim();
+    if (!cleanTitle || cleanTitle.length > MAX_TITLE_LENGTH) {
+      return refuse("bad_request", `title must be 1 to ${MAX_TITLE_LENGTH} characters`);
+    }
+    const members = new Map<string, MemberRow>(
+      ids.map((userId) => [
+        userId,
+        { userId, role: userId === creator ? "admin" : "member", joinedSeq: 1, deliveredSeq: 0, readSeq: 0 },
+      ]),
+    );
+    this.chat.chat = { chatId, type: "group", title: cleanTitle, lastSeq: 0, fannedOutSeq: 0, members };
+    try {
+      this.chat.commit((tx, append) => {
+        writeGroupInfo(tx, chatId, creator, cleanTitle, Date.now());
+        for (const row of members.values()) writeMember(tx, row);
+        append(this.system({ event: "created", actor: creator, title: cleanTitle, members: ids }));
+      });
+    } catch (err) {
+      this.chat.chat = null;
+      throw err;
+    }
+    return ok({ chatId });
+  }
+
+  add(chatId: string, actor: string, userId: string, role: Role): Outcome<{ seq: number }> {
+    const admin = this.asAdmin(chatId, actor);
+    if (!admin.ok) return admin;
+    const chat = admin.value;
+    if (chat.members.has(userId)) return refuse("bad_request", `${userId} is already a member`);
+    const max = this.chat.settings.maxGroupMembers;
+    if (chat.members.size >= max) return refuse("bad_request", `a group holds at most ${max} members`);
+    const row = this.chat.commit((tx, append) => {
+      const m = append(this.system({ event: "added", actor, userId }));
+      const member: MemberRow = { userId, role, joinedSeq: m.seq, deliveredSeq: 0, readSeq: 0 };
+      writeMember(tx, member);
+      return member;
+    });
+    chat.members.set(userId, row);
+    return ok({ seq: row.joinedSeq });
+  }
+
+  /** Removes `userId` (an admin's act) or lets a member leave (`actor` = `userId`). */
+  async remove(chatId: string, actor: string, userId: string): Promise<Outcome<{ seq: number }>> {
+    const check = () => {
+      const access = this.chat.access(chatId, actor);
+      if (!access.ok) return access;
+      if (access.value.type !== "group") return refuse("bad_request", "direct chats have fixed members");
+      if (actor !== userId && access.value.members.get(actor)?.role !== "admin") {
+        return refuse("forbidden", "only admins remove other members");
+      }
+      if (!access.value.members.has(userId)) return refuse("not_found", `${userId} is not a member`);
+      return access;
+    };
+    if (!check().ok) return check() as Outcome<never>;
+    // Everything stored before the removal reaches the member before it goes.
+    await this.chat.fanout.idle();
+    const access = check();
+    if (!access.ok) return access;
+    const chat = access.value;
+    const member = chat.members.get(userId) as MemberRow;
+    let heir: MemberRow | undefined;
+    const removal = this.chat.commit((tx, append) => {
+      const event: SystemEvent = actor === userId ? { event: "left", actor } : { event: "removed", actor, userId };
+      const m = append(this.system(event));
+      this.chat.writeRemoval(tx, member, m.seq);
+      const rest = [...chat.members.values()].filter((r) => r.userId !== userId);
+      if (member.role === "admin" && rest.length > 0 && !rest.some((r) => r.role === "admin")) {
+        heir = rest.reduce((a, b) => (b.joinedSeq < a.joinedSeq ? b : a));
+        heir = { ...heir, role: "admin" };
+        writeMember(tx, heir);
+        append(this.system({ event: "promoted", actor: userId, userId: heir.userId }));
+      }
+      return m;
+    });
+    chat.members.delete(userId);
+    if (heir) chat.members.set(heir.userId, heir);
+    void this.farewell(chat, userId, removal);
+    return ok({ seq: removal.seq });
+  }
+
+  setRole(chatId: string, actor: string, userId: string, role: Role): Outcome<{ seq: number }> {
+    const admin = this.asAdmin(chatId, actor);
+    if (!admin.ok) return admin;
+    const chat = admin.value;
+    const member = chat.members.get(userId);
+    if (!member) return refuse("not_found", `${userId} is not a member`);
+    if (member.role === role)
+      return refuse("bad_request", `${userId} is already ${role === "admin" ? "an admin" : "a member"}`);
+    if (role === "member" && ![...chat.members.values()].some((m) => m.role === "admin" && m.userId !== userId)) {
+      return refuse("bad_request", "a group keeps at least one admin");
+    }
+    const updated: MemberRow = { ...member, role };
+    const m = this.chat.commit((tx, append) => {
+      writeMember(tx, updated);
+      return append(this.system({ event: role === "admin" ? "promoted" : "demoted", actor, userId }));
+    });
+    chat.members.set(userId, updated);
+    return ok({ seq: m.seq });
+  }
+
+  private asAdmin(chatId: string, actor: string): Outcome<ChatState> {
+    const access = this.chat.access(chatId, actor);
+    if (!access.ok) return access;
+    if (access.value.type !== "group") return refuse("bad_request", "direct chats have fixed members");
+    if (access.value.members.get(actor)?.role !== "admin") return refuse("forbidden", "only admins may do this");
+    return access;
+  }
+
+  private system(event: SystemEvent) {
+    return { sender: event.actor, body: systemBody(event), kind: "system" as const };
+  }
+
+  /** Tells the member who left that it left: the last message it gets from this chat. */
+  private async farewell(chat: ChatState, userId: string, removal: Message): Promise<void> {
+    const delivery = { ...this.chat.deliveryOf(chat, [removal]), left: true };
+    try {
+      await this.chat.user(userId).deliver(userId, delivery);
+    } catch (err) {
+      console.warn(`chat ${chat.chatId}: farewell to ${userId} failed`, String(err));
+    }
+  }
+}
