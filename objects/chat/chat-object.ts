@@ -77,7 +77,7 @@ export class ChatObject extends DurableObject<Env> {
   chat: ChatState | null = null;
   readonly fanout: Fanout;
   readonly settings = settingsOf(this.env);
-  private receipts = new ReceiptTracker(new Map());
+  private receiptTracker: ReceiptTracker | null = null;
   private receiptTimer: ReturnType<typeof setTimeout> | null = null;
   private alarmSet = false;
   private faultEvery = 0;
@@ -99,8 +99,13 @@ export class ChatObject extends DurableObject<Env> {
       await migrate(this.db, migrations);
       this.chat = this.load();
       if (this.chat) this.fanout.deliveredSeq = this.chat.fannedOutSeq;
-      this.receipts = new ReceiptTracker(lastSentBySender(this.db));
     });
+  }
+
+  /** Who sent what, read from the log the first time receipts are needed after a wake. */
+  private get receipts(): ReceiptTracker {
+    this.receiptTracker ??= new ReceiptTracker(lastSentBySender(this.db));
+    return this.receiptTracker;
   }
 
   /** Opens (creating on first use) the direct chat `chatId`, whose members its id names. */
