@@ -29,13 +29,17 @@ export function parseClientFrame(raw: string | ArrayBuffer): ParsedFrame {
   }
   const result = clientFrameSchema.safeParse(data);
   if (result.success) return { ok: true, frame: result.data };
-  const tooLarge = result.error.issues.some((i) => i.path[0] === "body" && i.message.includes(String(MAX_BODY_BYTES)));
   return {
     ok: false,
-    code: tooLarge ? "too_large" : "bad_request",
+    code: isBodyTooLarge(result.error) ? "too_large" : "bad_request",
     message: `${type}: ${describeIssues(result.error)}`,
     id,
   };
+}
+
+/** Whether validation failed because a message body is over MAX_BODY_BYTES (`too_large`, not `bad_request`). */
+export function isBodyTooLarge(error: z.ZodError): boolean {
+  return error.issues.some((i) => i.path[0] === "body" && i.message.includes(String(MAX_BODY_BYTES)));
 }
 
 /** A short, human-readable summary of zod issues: `field: problem; field: problem`. */

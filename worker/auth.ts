@@ -11,15 +11,19 @@ const DEV_TOKEN_TTL_S = 24 * 60 * 60;
 
 export type AuthResult = { ok: true; userId: string } | { ok: false; message: string };
 
-/** The bearer token of a request: the Authorization header, or `?token=` on a WebSocket upgrade. */
+/** The one route where a token may come as `?token=`: browsers cannot set headers on a WebSocket. */
+const CONNECT_PATH = "/v1/connect";
+
+/** The bearer token of a request: the Authorization header, or `?token=` on the WebSocket upgrade. */
 export function tokenOf(req: Request): string | null {
   const header = req.headers.get("Authorization");
   if (header) {
     const m = /^Bearer\s+(\S+)$/i.exec(header);
     return m?.[1] ?? "";
   }
-  if (req.headers.get("Upgrade")?.toLowerCase() === "websocket") {
-    return new URL(req.url).searchParams.get("token");
+  const url = new URL(req.url);
+  if (url.pathname === CONNECT_PATH && req.headers.get("Upgrade")?.toLowerCase() === "websocket") {
+    return url.searchParams.get("token");
   }
   return null;
 }

@@ -3,7 +3,7 @@ import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { z } from "zod";
 import type { Outcome } from "../objects/outcome";
-import { describeIssues, type ErrorBody, type ErrorCode, httpStatusOf } from "../protocol";
+import { describeIssues, type ErrorBody, type ErrorCode, httpStatusOf, isBodyTooLarge } from "../protocol";
 
 export type AppEnv = { Bindings: Env; Variables: { userId: string } };
 export type AppContext = Context<AppEnv>;
@@ -31,6 +31,9 @@ export async function readJson<S extends z.ZodType>(
     return { ok: false, response: errorResponse(c, "bad_request", "body must be JSON") };
   }
   const parsed = schema.safeParse(raw);
-  if (!parsed.success) return { ok: false, response: errorResponse(c, "bad_request", describeIssues(parsed.error)) };
+  if (!parsed.success) {
+    const code = isBodyTooLarge(parsed.error) ? "too_large" : "bad_request";
+    return { ok: false, response: errorResponse(c, code, describeIssues(parsed.error)) };
+  }
   return { ok: true, data: parsed.data };
 }

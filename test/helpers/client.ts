@@ -2,8 +2,9 @@
  * The one WebSocket and HTTP test helper: tokens, requests, and sockets whose frames can be
  * awaited with a timeout. Runs inside workerd; sockets go through the Worker's own fetch.
  */
-import { exports } from "cloudflare:workers";
-import type { ServerFrame } from "../../protocol";
+import { runInDurableObject } from "cloudflare:test";
+import { env, exports } from "cloudflare:workers";
+import type { Message, ServerFrame } from "../../protocol";
 
 const ORIGIN = "http://chat.test";
 let counter = 0;
@@ -39,7 +40,7 @@ export async function json<T = Record<string, unknown>>(res: Response): Promise<
   return (await res.json()) as T;
 }
 
-type Frame = ServerFrame & Record<string, unknown>;
+export type Frame = ServerFrame & Record<string, unknown>;
 type Match = string | ((f: Frame) => boolean);
 
 export class TestSocket {
@@ -67,6 +68,15 @@ export class TestSocket {
 
   send(frame: unknown): void {
     this.ws.send(typeof frame === "string" ? frame : JSON.stringify(frame));
+  }
+
+  sendBinary(bytes: Uint8Array): void {
+    this.ws.send(bytes);
+  }
+
+  /** Every frame of `type` received so far. */
+  all(type: string): Frame[] {
+    return this.frames.filter((f) => f.type === type);
   }
 
   /** The next frame (after those already taken) that matches, waiting up to `timeoutMs`. */
@@ -151,4 +161,78 @@ export async function connect(token: string, deviceId: string): Promise<{ socket
 export async function user(prefix: string): Promise<{ id: string; token: string }> {
   const id = unique(prefix);
   return { id, token: await tokenFor(id) };
+}
+
+/** Opens (or finds) the direct chat of `me` with `peer` over HTTP; answers its id. */
+export async function openDirect(me: { token: string }, peer: { id: string }): Promise<string> {
+  const res = await api(me.token, "POST", "/v1/chats", { type: "direct", with: peer.id });
+  if (res.status !== 200) throw new Error(`open direct chat: ${res.status} ${await res.text()}`);
+  return (await json<{ chatId: string }>(res)).chatId;
+}
+
+/** A history page over HTTP; `query` is the raw query string without `?`. */
+export async function history(
+  token: string,
+  chatId: string,
+  query = "",
+): Promise<{ status: number; messages: Message[]; more: boolean; text: string }> {
+  const res = await api(token, "GET", `/v1/chats/${chatId}/messages${query ? `?${query}` : ""}`);
+  const text = await res.text();
+  const body = res.status === 200 ? (JSON.parse(text) as { messages: Message[]; more: boolean }) : null;
+  return { status: res.status, messages: body?.messages ?? [], more: body?.more ?? false, text };
+}
+
+/** Sends `count` messages without awaiting each ack (pipelined); answers the acks in send order. */
+export async function sendMany(
+  socket: TestSocket,
+  chatId: string,
+  count: number,
+  prefix: string,
+  timeoutMs = 20_000,
+): Promise<Frame[]> {
+  const ids = Array.from({ length: count }, (_, i) => `${prefix}-${i}`);
+  const acks = ids.map((clientMsgId) =>
+    socket.next((f) => f.type === "ack" && f.clientMsgId === clientMsgId, timeoutMs),
+  );
+  for (const clientMsgId of ids) socket.send({ type: "send", chatId, clientMsgId, body: `${prefix} #${clientMsgId}` });
+  return Promise.all(acks);
+}
+
+/** The seqs stored in a chat object's own SQLite, read inside the object. */
+export async function storedSeqs(chatId: string): Promise<number[]> {
+  const stub = env.CHAT.get(env.CHAT.idFromName(chatId));
+  return runInDurableObject(stub, (_instance, state) =>
+    state.storage.sql
+      .exec<{ seq: number }>("SELECT seq FROM messages ORDER BY seq")
+      .toArray()
+      .map((r) => r.seq),
+  );
+}
+
+/** A JWT built by hand (not by the code under test), for auth tests: any header, any claims. */
+export async function forgeToken(
+  claims: Record<string, unknown>,
+  options: { alg?: string; secret?: string; header?: Record<string, unknown> } = {},
+): Promise<string> {
+  const alg = options.alg ?? "HS256";
+  const part = (v: unknown) => base64url(new TextEncoder().encode(JSON.stringify(v)));
+  const unsigned = `${part(options.header ?? { alg, typ: "JWT" })}.${part(claims)}`;
+  if (alg === "none") return `${unsigned}.`;
+  const hash = { HS256: "SHA-256", HS384: "SHA-384", HS512: "SHA-512" }[alg];
+  if (!hash) throw new Error(`forgeToken: unsupported alg ${alg}`);
+  const key = await crypto.subtle.importKey(
+    "raw",
+    new TextEncoder().encode(options.secret ?? env.JWT_SECRET),
+    { name: "HMAC", hash },
+    false,
+    ["sign"],
+  );
+  const sig = await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(unsigned));
+  return `${unsigned}.${base64url(new Uint8Array(sig))}`;
+}
+
+function base64url(bytes: Uint8Array): string {
+  let bin = "";
+  for (const b of bytes) bin += String.fromCharCode(b);
+  return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }
