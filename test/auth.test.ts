@@ -33,6 +33,7 @@ async function badTokens(userId: string): Promise<[string, string | null][]> {
     ["HS512", await forgeToken({ sub: userId, exp: now() + 600 }, { alg: "HS512" })],
     ["HS384", await forgeToken({ sub: userId, exp: now() + 600 }, { alg: "HS384" })],
     ["not yet valid", await forgeToken({ sub: userId, exp: now() + 600, nbf: now() + 300 })],
+    ["issued in the future", await forgeToken({ sub: userId, exp: now() + 600, iat: now() + 300 })],
     ["no exp", await forgeToken({ sub: userId })],
     ["exp not a number", await forgeToken({ sub: userId, exp: String(now() + 600) })],
     ["no sub", await forgeToken({ exp: now() + 600 })],
@@ -108,6 +109,14 @@ describe("authentication", () => {
     await expect401(
       await app.request(`/v1/chats?token=${token}`, { headers: { Upgrade: "websocket" } }, env),
       "GET /v1/chats?token= with an Upgrade header",
+    );
+  });
+
+  it("on the upgrade, a bad Authorization header is not rescued by a good ?token=", async () => {
+    const token = await tokenFor(unique("auth-both"));
+    await expect401(
+      await upgrade(`/v1/connect?device=d1&token=${token}`, { Authorization: "Bearer not-a-jwt" }),
+      "bad header, good query",
     );
   });
 
