@@ -45,6 +45,7 @@ async function onSend(user: UserObject, ws: WebSocket, socket: SocketState, fram
   if (!result.ok) return sendError(ws, result, frame.id);
   const { seq, ts } = result.value;
   user.inbox.markSent(socket.deviceId, frame.chatId, seq);
+  if (!result.value.duplicate) user.sentBy.note(frame.chatId, seq, socket.deviceId);
   sendFrame(ws, { type: "ack", id: frame.id, chatId: frame.chatId, clientMsgId: frame.clientMsgId, seq, ts });
 }
 

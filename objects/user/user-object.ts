@@ -34,6 +34,27 @@ export const USER_HEADER = "X-Chat-User";
 export const DEVICE_HEADER = "X-Chat-Device";
 
 const GAP_PAGE = 500;
+const RECENT_SENDS = 4_096;
+
+/** A bounded map of (chat, seq) → sending device, oldest forgotten first; memory only. */
+class RecentSends {
+  private readonly devices = new Map<string, string>();
+
+  note(chatId: string, seq: number, deviceId: string): void {
+    this.devices.set(`${chatId}#${seq}`, deviceId);
+    if (this.devices.size > RECENT_SENDS) {
+      const oldest = this.devices.keys().next().value;
+      if (oldest !== undefined) this.devices.delete(oldest);
+    }
+  }
+
+  take(chatId: string, seq: number): string | undefined {
+    const key = `${chatId}#${seq}`;
+    const device = this.devices.get(key);
+    this.devices.delete(key);
+    return device;
+  }
+}
 const HEARD_GRANULARITY_MS = 5_000;
 
 export class UserObject extends DurableObject<Env> {
@@ -44,6 +65,8 @@ export class UserObject extends DurableObject<Env> {
   /** Sends per user per second, shared by every device and the HTTP send route. */
   readonly sendLimit: TokenBucket;
   private readonly chatLocks = new Map<string, Promise<void>>();
+  /** Which device sent a recently acked message, so a gap refill does not echo it back. */
+  readonly sentBy = new RecentSends();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -170,7 +193,7 @@ export class UserObject extends DurableObject<Env> {
       const origins = delivery.origins ?? {};
       for (const m of fresh) {
         const text = JSON.stringify({ type: "message", ...m });
-        const skip = m.sender === userId ? origins[m.seq] : undefined;
+        const skip = m.sender === userId ? (this.sentBy.take(chatId, m.seq) ?? origins[m.seq]) : undefined;
         for (const ws of this.ctx.getWebSockets()) {
           if (skip && stateOf(ws)?.deviceId === skip) continue;
           sendRaw(ws, text);
