@@ -2,7 +2,7 @@
  * WebSocket frames of protocol v1: the client's commands (validated with zod) and the
  * server's replies and pushes. Commands may carry an `id`; every reply echoes it.
  */
-import { z } from "zod";
+import * as z from "zod";
 import type { ErrorCode } from "./errors";
 import { chatIdSchema, clientMsgIdSchema, userIdSchema } from "./ids";
 import { MAX_BODY_BYTES } from "./limits";

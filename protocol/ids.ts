@@ -2,7 +2,7 @@
  * Identifiers of the protocol: users, devices, client message ids and chat ids.
  * Direct chat ids are derived from the two user ids, so both sides compute the same id.
  */
-import { z } from "zod";
+import * as z from "zod";
 
 const NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 

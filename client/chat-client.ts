@@ -1,0 +1,390 @@
+/**
+ * The chat client: one user's device. It keeps a connection open, syncs every chat from its
+ * cursor after each `ready` and across any seq gap, hands the app each message once and in
+ * seq order, resends the outbox until acked, and turns acks and receipts into ticks.
+ */
+import { ProtocolError } from "../protocol/errors";
+import { type Message, type ServerFrame, sendFrame } from "../protocol/frames";
+import { DEFAULT_HISTORY_LIMIT, MAX_HISTORY_LIMIT } from "../protocol/limits";
+import { describeIssues, isBodyTooLarge } from "../protocol/parse";
+import { type BackoffOptions, Connection, DEFAULT_PING_INTERVAL_MS, type SocketFactory } from "./connection";
+import { Cursors } from "./cursors";
+import { type ChatEvents, type ConnectionState, Emitter } from "./events";
+import { ChatApi, type HistoryQuery, trimSlash } from "./http";
+import { newClientMsgId } from "./ids";
+import { Outbox, type OutboxEntry, type SendResult } from "./outbox";
+import { Sequencer } from "./sequencer";
+import { type ChatStorage, memoryStorage } from "./storage";
+import { Ticks } from "./ticks";
+
+export interface ChatClientOptions {
+  /** The service's origin, e.g. `http://127.0.0.1:8787` or `location.origin`. */
+  baseUrl: string;
+  /** The signed-in user; `ready` must name the same user. */
+  userId: string;
+  /** Stable per install: cursors and the outbox belong to it. */
+  deviceId: string;
+  /** Called before every (re)connect and HTTP call; answer a fresh, valid token. */
+  getToken: () => Promise<string>;
+  /** Where cursors and the outbox are kept (default: memory; `webStorage(localStorage)` in browsers). */
+  storage?: ChatStorage;
+  /** Opens a WebSocket (default: the global WebSocket of browsers and Node 22). */
+  createSocket?: SocketFactory;
+  fetch?: typeof fetch;
+  pingIntervalMs?: number;
+  backoff?: Partial<BackoffOptions>;
+  /** Messages per history page when catching up (at most 500). */
+  historyPageSize?: number;
+}
+
+type Request = { kind: "send"; chatId: string; clientMsgId: string } | { kind: "history"; chatId: string };
+
+/** Errors after which a send or history request is tried again later rather than given up. */
+const RETRYABLE = new Set(["rate_limited", "internal"]);
+const RETRY_MS = 1_500;
+
+export class ChatClient extends Emitter<ChatEvents> {
+  readonly userId: string;
+  readonly deviceId: string;
+  readonly api: ChatApi;
+  private readonly connection: Connection;
+  private readonly cursors: Cursors;
+  private readonly outbox: Outbox;
+  private readonly sequencer: Sequencer;
+  private readonly ticks: Ticks;
+  private readonly pageSize: number;
+  private connState: ConnectionState = "closed";
+  private nextId = 0;
+  /** Requests awaiting an answer on the current connection, by frame id. */
+  private requests = new Map<string, Request>();
+  /** Chats with a history request in flight, and whether another is wanted after it. */
+  private catchingUp = new Map<string, { id: string; again: boolean }>();
+  private receivedSent = new Map<string, number>();
+  private readonly receivedDue = new Set<string>();
+  private readonly readWanted = new Map<string, number>();
+  private readonly readSent = new Map<string, number>();
+  private readonly catchUpWanted = new Set<string>();
+  /** The connection whose `ready` was handled: frames go out only once the server said ready. */
+  private readyOn = -1;
+  private watched: string[] | null = null;
+  private retryTimer: ReturnType<typeof setTimeout> | null = null;
+
+  constructor(options: ChatClientOptions) {
+    super();
+    this.userId = options.userId;
+    this.deviceId = options.deviceId;
+    const baseUrl = trimSlash(options.baseUrl);
+    const storage = options.storage ?? memoryStorage();
+    const prefix = `edge-chat:${options.userId}:${options.deviceId}`;
+    this.pageSize = Math.min(options.historyPageSize ?? MAX_HISTORY_LIMIT, MAX_HISTORY_LIMIT) || DEFAULT_HISTORY_LIMIT;
+    this.api = new ChatApi(baseUrl, options.getToken, options.fetch);
+    this.cursors = new Cursors(storage, `${prefix}:cursors`);
+    this.outbox = new Outbox(storage, `${prefix}:outbox`);
+    this.ticks = new Ticks((tick) => this.emit("tick", tick));
+    this.sequencer = new Sequencer(this.cursors, (m) => this.deliver(m));
+    const wsBase = baseUrl.replace(/^http/, "ws");
+    const createSocket = options.createSocket ?? ((url: string) => new WebSocket(url));
+    this.connection = new Connection({
+      url: (token) =>
+        `${wsBase}/v1/connect?device=${encodeURIComponent(options.deviceId)}&token=${encodeURIComponent(token)}`,
+      getToken: options.getToken,
+      createSocket,
+      backoff: { baseMs: options.backoff?.baseMs ?? 500, maxMs: options.backoff?.maxMs ?? 30_000 },
+      pingIntervalMs: options.pingIntervalMs ?? DEFAULT_PING_INTERVAL_MS,
+      onFrame: (frame) => this.onFrame(frame),
+      onConnecting: () => this.setState({ state: "connecting" }),
+      onClose: (info) => this.setState({ state: "closed", ...info }),
+      onError: (message) => this.emit("error", { code: "connection", message }),
+    });
+  }
+
+  get state(): ConnectionState {
+    return this.connState;
+  }
+
+  /** Connects, and keeps reconnecting after every loss until `close()`. */
+  connect(): void {
+    this.connection.start();
+  }
+
+  /** Drops the socket and connects again at once (e.g. when the network is back). */
+  reconnect(): void {
+    this.connection.reconnect();
+  }
+
+  /**
+   * Drops the connection until `connect()` (e.g. while the browser reports it is offline).
+   * Sends keep waiting in the outbox, their promises still pending.
+   */
+  disconnect(): void {
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    this.connection.stop();
+  }
+
+  /** Disconnects for good. Unsent messages stay in storage and go out on the next connect. */
+  close(): void {
+    this.disconnect();
+    this.outbox.abandon(new Error("the chat client was closed before the message was acknowledged"));
+  }
+
+  /**
+   * Sends a text message. It waits in the outbox (and survives reconnects) until stored; the
+   * promise resolves with its seq once the server acknowledged it.
+   */
+  send(chatId: string, body: string, options: { clientMsgId?: string } = {}): Promise<SendResult> {
+    const clientMsgId = options.clientMsgId ?? newClientMsgId();
+    const check = sendFrame.safeParse({ type: "send", chatId, clientMsgId, body });
+    if (!check.success) {
+      const code = isBodyTooLarge(check.error) ? "too_large" : "bad_request";
+      return Promise.reject(new ProtocolError(code, describeIssues(check.error)));
+    }
+    const result = this.outbox.add({ chatId, clientMsgId, body });
+    this.flushOutbox();
+    return result;
+  }
+
+  /** Marks the chat read up to seq (the peer's blue ticks); sent now or after the next connect. */
+  markRead(chatId: string, seq: number): void {
+    if (seq <= Math.max(this.readWanted.get(chatId) ?? 0, this.readSent.get(chatId) ?? 0)) return;
+    this.readWanted.set(chatId, seq);
+    this.flushReads();
+  }
+
+  /** Tells the chat's other members that this user is (or stopped) typing. Not queued. */
+  typing(chatId: string, on: boolean): void {
+    if (this.live) this.connection.send(JSON.stringify({ type: "typing", chatId, on }));
+  }
+
+  /** Follows these users' presence (replacing the list); kept across reconnects. */
+  watch(userIds: string[]): void {
+    this.watched = [...new Set(userIds)];
+    if (this.live) this.connection.send(JSON.stringify({ type: "watch", userIds: this.watched }));
+  }
+
+  /** The highest seq up to which this device holds every message of the chat. */
+  cursor(chatId: string): number {
+    return this.cursors.get(chatId);
+  }
+
+  /** Sends not yet acknowledged (e.g. to show them as pending after a reload). */
+  pending(): OutboxEntry[] {
+    return this.outbox.entries();
+  }
+
+  // Thin HTTP helpers; `api` has the rest (members, roles, receipts, presence).
+  readonly createDirectChat = (userId: string) => this.api.createDirectChat(userId);
+  readonly createGroup = (title: string, members: string[]) => this.api.createGroup(title, members);
+  readonly listChats = () => this.api.listChats();
+  readonly getChat = (chatId: string) => this.api.getChat(chatId);
+  readonly history = (chatId: string, query: HistoryQuery = {}) => this.api.history(chatId, query);
+
+  protected override onListenerError(err: unknown, type: string): void {
+    super.onListenerError(err, type);
+    if (type !== "error") this.emit("error", { code: "listener", message: `a "${type}" listener threw: ${err}` });
+  }
+
+  private onFrame(frame: ServerFrame): void {
+    switch (frame.type) {
+      case "ready":
+        this.onReady(frame);
+        break;
+      case "ack":
+        this.onAck(frame);
+        break;
+      case "history":
+        this.onHistory(frame);
+        break;
+      case "message": {
+        const { type: _type, ...message } = frame;
+        this.take(message.chatId, [message]);
+        break;
+      }
+      case "receipt": {
+        const { type: _type, ...receipt } = frame;
+        this.emit("receipt", receipt);
+        this.ticks.receipt(frame.chatId, frame.seq, frame.status);
+        break;
+      }
+      case "read":
+        this.emit("read", { chatId: frame.chatId, seq: frame.seq });
+        break;
+      case "typing":
+        this.emit("typing", { chatId: frame.chatId, userId: frame.userId, on: frame.on });
+        break;
+      case "presence":
+        this.emit("presence", { userId: frame.userId, online: frame.online, lastSeen: frame.lastSeen });
+        break;
+      case "error":
+        this.onError(frame);
+        break;
+    }
+  }
+
+  private onReady(frame: Extract<ServerFrame, { type: "ready" }>): void {
+    if (frame.userId !== this.userId) {
+      this.emit("error", { code: "unauthorized", message: `token is for ${frame.userId}, not ${this.userId}` });
+      this.close();
+      return;
+    }
+    // Whatever was in flight on the old socket is lost with it.
+    for (const chatId of [...this.catchingUp.keys(), ...this.sequencer.gaps()]) this.catchUpWanted.add(chatId);
+    this.requests = new Map();
+    this.catchingUp = new Map();
+    this.receivedSent = new Map();
+    this.readSent.clear();
+    this.readyOn = this.connection.current;
+    for (const chat of frame.chats) {
+      if (chat.lastSeq > this.cursors.get(chat.chatId)) this.catchUpWanted.add(chat.chatId);
+      else this.receivedDue.add(chat.chatId);
+    }
+    for (const chatId of [...this.catchUpWanted]) this.catchUp(chatId);
+    this.flushReceived();
+    this.flushReads();
+    if (this.watched) this.watch(this.watched);
+    this.flushOutbox();
+    this.setState({ state: "open" });
+  }
+
+  private onAck(frame: Extract<ServerFrame, { type: "ack" }>): void {
+    if (frame.id) this.requests.delete(frame.id);
+    const { chatId, clientMsgId, seq, ts } = frame;
+    const entry = this.outbox.get(chatId, clientMsgId);
+    this.outbox.acked({ chatId, clientMsgId, seq, ts });
+    // The server sends the sending device an ack instead of a copy: the ack stands for the message.
+    if (entry)
+      this.take(chatId, [{ chatId, seq, sender: this.userId, clientMsgId, body: entry.body, ts, kind: "text" }]);
+    this.ticks.sent(chatId, seq, clientMsgId);
+  }
+
+  private onHistory(frame: Extract<ServerFrame, { type: "history" }>): void {
+    const pending = frame.id ? this.catchingUp.get(frame.chatId) : undefined;
+    if (!frame.id || pending?.id !== frame.id) return;
+    this.requests.delete(frame.id);
+    this.catchingUp.delete(frame.chatId);
+    const before = this.cursors.get(frame.chatId);
+    this.take(frame.chatId, frame.messages, false);
+    const advanced = this.cursors.get(frame.chatId) > before;
+    // Page on while the log has more, or while messages wait above a gap; stop if a page brought nothing.
+    if (advanced && (frame.more || pending.again || this.sequencer.hasGap(frame.chatId))) this.catchUp(frame.chatId);
+  }
+
+  private onError(frame: Extract<ServerFrame, { type: "error" }>): void {
+    const request = frame.id ? this.requests.get(frame.id) : undefined;
+    if (frame.id) this.requests.delete(frame.id);
+    const retry = RETRYABLE.has(frame.code);
+    if (request?.kind === "send") {
+      if (retry) {
+        this.outbox.markUnsent(request.chatId, request.clientMsgId);
+        this.retryLater();
+        return;
+      }
+      const error = new ProtocolError(frame.code, frame.message);
+      this.outbox.failed(request.chatId, request.clientMsgId, error);
+    } else if (request?.kind === "history") {
+      this.catchingUp.delete(request.chatId);
+      if (retry) {
+        this.catchUpWanted.add(request.chatId);
+        this.retryLater();
+        return;
+      }
+      this.catchUpWanted.delete(request.chatId);
+      this.sequencer.drop(request.chatId);
+    }
+    this.emit("error", {
+      code: frame.code,
+      message: frame.message,
+      chatId: request?.chatId,
+      clientMsgId: request?.kind === "send" ? request.clientMsgId : undefined,
+    });
+  }
+
+  /** Messages of one chat from anywhere: in-order ones go to the app; a gap triggers a catch-up. */
+  private take(chatId: string, messages: readonly Message[], fillGap = true): void {
+    const before = this.cursors.get(chatId);
+    const gap = this.sequencer.add(chatId, messages);
+    if (this.cursors.get(chatId) > before) {
+      this.receivedDue.add(chatId);
+      queueMicrotask(() => this.flushReceived());
+    }
+    if (gap && fillGap) this.catchUp(chatId);
+  }
+
+  private deliver(message: Message): void {
+    this.emit("message", message);
+    if (message.sender === this.userId) this.ticks.sent(message.chatId, message.seq, message.clientMsgId);
+  }
+
+  /** Asks for the chat's messages after the cursor (one request per chat at a time). */
+  private catchUp(chatId: string): void {
+    const inFlight = this.catchingUp.get(chatId);
+    if (inFlight) {
+      inFlight.again = true;
+      return;
+    }
+    this.catchUpWanted.add(chatId);
+    if (!this.live) return;
+    const id = `h:${++this.nextId}`;
+    const frame = { type: "history", id, chatId, after: this.cursors.get(chatId), limit: this.pageSize };
+    if (!this.connection.send(JSON.stringify(frame))) return;
+    this.catchUpWanted.delete(chatId);
+    this.catchingUp.set(chatId, { id, again: false });
+    this.requests.set(id, { kind: "history", chatId });
+  }
+
+  /** Whether the current socket is open and its `ready` was handled. */
+  private get live(): boolean {
+    return this.connection.isOpen && this.readyOn === this.connection.current;
+  }
+
+  private flushOutbox(): void {
+    if (!this.live) return;
+    for (const entry of this.outbox.takeUnsent(this.connection.current)) {
+      const id = `s:${++this.nextId}`;
+      const frame = { type: "send", id, chatId: entry.chatId, clientMsgId: entry.clientMsgId, body: entry.body };
+      if (!this.connection.send(JSON.stringify(frame))) {
+        this.outbox.markUnsent(entry.chatId, entry.clientMsgId);
+        return;
+      }
+      this.requests.set(id, { kind: "send", chatId: entry.chatId, clientMsgId: entry.clientMsgId });
+    }
+  }
+
+  private flushReceived(): void {
+    if (!this.live) return;
+    for (const chatId of this.receivedDue) {
+      const seq = this.cursors.get(chatId);
+      if (seq > 0 && seq > (this.receivedSent.get(chatId) ?? 0)) {
+        if (!this.connection.send(JSON.stringify({ type: "received", chatId, seq }))) return;
+        this.receivedSent.set(chatId, seq);
+      }
+      this.receivedDue.delete(chatId);
+    }
+  }
+
+  private flushReads(): void {
+    if (!this.live) return;
+    for (const [chatId, seq] of this.readWanted) {
+      if (!this.connection.send(JSON.stringify({ type: "read", chatId, seq }))) return;
+      this.readSent.set(chatId, seq);
+      this.readWanted.delete(chatId);
+    }
+  }
+
+  private retryLater(): void {
+    if (this.retryTimer) return;
+    this.retryTimer = setTimeout(
+      () => {
+        this.retryTimer = null;
+        for (const chatId of [...this.catchUpWanted]) this.catchUp(chatId);
+        this.flushOutbox();
+      },
+      RETRY_MS + Math.random() * RETRY_MS,
+    );
+  }
+
+  private setState(event: ChatEvents["state"]): void {
+    this.connState = event.state;
+    this.emit("state", event);
+  }
+}

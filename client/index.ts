@@ -1,0 +1,27 @@
+/**
+ * edge-chat client SDK: a typed client for protocol v1, for browsers and Node 22.
+ *
+ *   const client = new ChatClient({ baseUrl, userId, deviceId, getToken });
+ *   client.on("message", (m) => show(m));
+ *   client.connect();
+ *   await client.send(chatId, "hello");
+ */
+export { type ErrorCode, ProtocolError } from "../protocol/errors";
+export type { Message, ReceiptStatus } from "../protocol/frames";
+export { chatTypeOf, directChatId, directChatMembers } from "../protocol/ids";
+export { ChatClient, type ChatClientOptions } from "./chat-client";
+export { backoffDelay, type SocketFactory, type SocketLike } from "./connection";
+export type { ChatEvents, ClientErrorEvent, ConnectionState, StateEvent, TickEvent, TickStatus } from "./events";
+export {
+  ChatApi,
+  ChatApiError,
+  type ChatDetails,
+  type ChatSummary,
+  devToken,
+  type HistoryPage,
+  type Presence,
+  type Receipts,
+} from "./http";
+export { newClientMsgId, newDeviceId } from "./ids";
+export type { OutboxEntry, SendResult } from "./outbox";
+export { type ChatStorage, memoryStorage, webStorage } from "./storage";

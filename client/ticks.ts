@@ -1,0 +1,75 @@
+/**
+ * Ticks of the user's own messages. Acks make a message "sent"; `receipt` frames are
+ * watermarks (every message up to seq is delivered, or read), which move each own message
+ * forward, never back. Only the newest own messages of each chat are followed.
+ */
+import type { ReceiptStatus } from "../protocol/frames";
+import type { TickEvent, TickStatus } from "./events";
+
+const RANK: Record<TickStatus, number> = { sent: 0, delivered: 1, read: 2 };
+/** Own messages followed per chat; the oldest beyond this are forgotten. */
+const MAX_TRACKED = 2_000;
+
+interface ChatTicks {
+  own: Map<number, { clientMsgId: string; status: TickStatus }>;
+  delivered: number;
+  read: number;
+}
+
+export class Ticks {
+  private readonly chats = new Map<string, ChatTicks>();
+
+  constructor(private readonly emit: (tick: TickEvent) => void) {}
+
+  /** An own message is stored (ack, or seen in the log): "sent", or more if a receipt covers it. */
+  sent(chatId: string, seq: number, clientMsgId: string): void {
+    const chat = this.chat(chatId);
+    if (chat.own.has(seq)) return;
+    chat.own.set(seq, { clientMsgId, status: "sent" });
+    this.emit({ chatId, seq, clientMsgId, status: "sent" });
+    if (seq <= chat.read) this.raise(chatId, chat, seq, "read");
+    else if (seq <= chat.delivered) this.raise(chatId, chat, seq, "delivered");
+    if (chat.own.size > MAX_TRACKED) {
+      const oldest = Math.min(...chat.own.keys());
+      chat.own.delete(oldest);
+    }
+  }
+
+  /** A `receipt` frame: every own message up to seq has reached `status`. */
+  receipt(chatId: string, seq: number, status: ReceiptStatus): void {
+    const chat = this.chat(chatId);
+    if (status === "read") chat.read = Math.max(chat.read, seq);
+    chat.delivered = Math.max(chat.delivered, seq);
+    for (const s of [...chat.own.keys()].sort((a, b) => a - b)) {
+      if (s > seq) break;
+      this.raise(chatId, chat, s, status);
+    }
+  }
+
+  /** The status of an own message that is still followed, if any. */
+  statusOf(chatId: string, seq: number): TickStatus | undefined {
+    const chat = this.chats.get(chatId);
+    if (!chat) return undefined;
+    return chat.own.get(seq)?.status;
+  }
+
+  private raise(chatId: string, chat: ChatTicks, seq: number, status: TickStatus): void {
+    const entry = chat.own.get(seq);
+    if (!entry) return;
+    // A read receipt implies delivery: show the double tick before the blue one.
+    for (const step of ["delivered", "read"] as const) {
+      if (RANK[step] > RANK[status] || RANK[entry.status] >= RANK[step]) continue;
+      entry.status = step;
+      this.emit({ chatId, seq, clientMsgId: entry.clientMsgId, status: step });
+    }
+  }
+
+  private chat(chatId: string): ChatTicks {
+    let chat = this.chats.get(chatId);
+    if (!chat) {
+      chat = { own: new Map(), delivered: 0, read: 0 };
+      this.chats.set(chatId, chat);
+    }
+    return chat;
+  }
+}
