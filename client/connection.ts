@@ -67,9 +67,12 @@ export class Connection {
 
   /** Closes the socket and stops reconnecting. */
   stop(reason = "closed by the client"): void {
+    const wasRunning = this.running;
     this.running = false;
     this.clearRetry();
-    this.drop(1000, reason);
+    if (this.socket) this.drop(1000, reason);
+    // Stopped while waiting to retry: say so, or the app would keep showing "retrying".
+    else if (wasRunning) this.options.onClose({ reason });
   }
 
   /** Drops the current socket and connects again at once (e.g. the network came back). */
