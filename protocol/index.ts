@@ -5,3 +5,4 @@ export * from "./http";
 export * from "./ids";
 export * from "./limits";
 export * from "./parse";
+export * from "./system";

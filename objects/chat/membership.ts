@@ -8,14 +8,8 @@ import type { ChatTx } from "./log";
 import type { MemberRow } from "./receipts";
 import * as schema from "./schema";
 
-export type SystemEvent =
-  | { event: "created"; actor: string; title: string; members: string[] }
-  | { event: "added" | "removed" | "promoted" | "demoted"; actor: string; userId: string }
-  | { event: "left"; actor: string };
-
-export function systemBody(event: SystemEvent): string {
-  return JSON.stringify(event);
-}
+export type { SystemEvent } from "../../protocol";
+export { systemBody } from "../../protocol";
 
 /** Writes a new group's info; its members and its seq 1 (`created`) are written beside it. */
 export function writeGroupInfo(tx: ChatTx, chatId: string, creator: string, title: string, ts: number): void {
