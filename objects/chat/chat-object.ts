@@ -186,7 +186,7 @@ export class ChatObject extends DurableObject<Env> {
     if (advance(member, status, seq, chat.lastSeq)) {
       this.db.transaction((tx) => writeWatermarks(tx, member));
       if (chat.type === "direct") this.flushReceipts();
-      else this.receiptTimer ??= setTimeout(() => this.flushReceipts(), RECEIPT_WINDOW_MS);
+      else this.scheduleReceipts();
     }
     return ok({ delivered: member.deliveredSeq, read: member.readSeq });
   }
@@ -312,6 +312,11 @@ export class ChatObject extends DurableObject<Env> {
         console.warn(`chat ${this.chat?.chatId}: push to ${userId} failed`, String(err));
       }
     });
+  }
+
+  /** A group's aggregate may have moved (a watermark, or who counts): receipts go out after the window. */
+  scheduleReceipts(): void {
+    this.receiptTimer ??= setTimeout(() => this.flushReceipts(), RECEIPT_WINDOW_MS);
   }
 
   private flushReceipts(): void {

@@ -2,9 +2,10 @@
  * Group membership operations of the chat object: create, add, remove or leave, and role
  * changes. Admins add, remove and promote; anyone leaves. Each change is a system message.
  */
-import { MAX_TITLE_LENGTH, type Message } from "../../protocol";
+import { MAX_HISTORY_LIMIT, MAX_TITLE_LENGTH, type Message } from "../../protocol";
 import { type Outcome, ok, refuse } from "../outcome";
 import type { ChatObject, ChatState } from "./chat-object";
+import { readHistory } from "./log";
 import { type SystemEvent, systemBody, writeGroupInfo, writeMember } from "./membership";
 import type { MemberRow } from "./receipts";
 
@@ -53,6 +54,8 @@ export class GroupAdmin {
       const m = append(this.system({ event: "added", actor, userId }));
       const member: MemberRow = { userId, role, joinedSeq: m.seq, deliveredSeq: 0, readSeq: 0 };
       writeMember(tx, member);
+      // The log alone tells every member's role: an admin from the start is also a promotion.
+      if (role === "admin") append(this.system({ event: "promoted", actor, userId }));
       return member;
     });
     chat.members.set(userId, row);
@@ -93,8 +96,12 @@ export class GroupAdmin {
       return m;
     });
     chat.members.delete(userId);
+    // A failed delivery is no longer retried for it (it is not a member): the farewell carries what it may lack.
+    const missed = this.chat.fanout.failed.delete(userId) ? this.unsent(chat, removal.seq) : [];
     if (heir) chat.members.set(heir.userId, heir);
-    void this.farewell(chat, userId, removal);
+    // Who counts for the group tick changed: the sender may be owed a receipt.
+    this.chat.scheduleReceipts();
+    void this.farewell(chat, userId, [...missed, removal]);
     return ok({ seq: removal.seq });
   }
 
@@ -130,9 +137,15 @@ export class GroupAdmin {
     return { sender: event.actor, body: systemBody(event), kind: "system" as const };
   }
 
-  /** Tells the member who left that it left: the last message it gets from this chat. */
-  private async farewell(chat: ChatState, userId: string, removal: Message): Promise<void> {
-    const delivery = { ...this.chat.deliveryOf(chat, [removal]), left: true };
+  /** Messages before `seq` that may not have reached every member (at most a history page). */
+  private unsent(chat: ChatState, seq: number): Message[] {
+    const page = readHistory(this.chat.db, chat.chatId, { before: seq, limit: MAX_HISTORY_LIMIT });
+    return page.messages.filter((m) => m.seq > this.chat.fanout.deliveredSeq).reverse();
+  }
+
+  /** Tells the member who left that it left: the removal is the last message it gets from this chat. */
+  private async farewell(chat: ChatState, userId: string, messages: Message[]): Promise<void> {
+    const delivery = { ...this.chat.deliveryOf(chat, messages), left: true };
     try {
       await this.chat.user(userId).deliver(userId, delivery);
     } catch (err) {

@@ -75,9 +75,10 @@ export const chatRoutes = new Hono<AppEnv>()
   .get("/:chatId/messages/:seq/receipts", async (c) => {
     const chatId = chatIdParam(c);
     if (!chatId) return errorResponse(c, "not_found", NO_SUCH_CHAT);
-    const seq = Number(c.req.param("seq"));
-    if (!Number.isSafeInteger(seq) || seq < 1)
-      return errorResponse(c, "bad_request", "seq must be a positive whole number");
+    // Digits only, as in history queries: `Number` alone would take "1e3", "0x10" or " 5".
+    const raw = c.req.param("seq");
+    const seq = /^\d{1,15}$/.test(raw) ? Number(raw) : 0;
+    if (seq < 1) return errorResponse(c, "bad_request", "seq must be a positive whole number");
     return outcomeResponse(c, await chatStub(c, chatId).messageReceipts(chatId, c.get("userId"), seq));
   })
   .post("/:chatId/members", async (c) => {

@@ -1,0 +1,409 @@
+/**
+ * Group chats: creation and its limits, adding, removing, leaving and role changes, each a
+ * system message in the log with its own access rule; refusals change nothing.
+ */
+import { runDurableObjectAlarm } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { DEFAULT_MAX_GROUP_MEMBERS, MAX_TITLE_LENGTH } from "../protocol";
+import {
+  api,
+  connect,
+  history,
+  json,
+  openDirect,
+  sendMany,
+  storedSeqs,
+  type TestSocket,
+  unique,
+  user,
+} from "./helpers/client";
+import {
+  chatStub,
+  chatsOf,
+  createGroup,
+  eventOf,
+  fanoutSettled,
+  membersOf,
+  messagesOf,
+  type User,
+  users,
+} from "./helpers/groups";
+
+async function expectError(res: Response, status: number, code: string): Promise<void> {
+  expect(res.status).toBe(status);
+  expect(await res.json()).toEqual({ error: { code, message: expect.any(String) } });
+}
+
+/** The system message at `seq`, parsed, as `reader` reads it over HTTP. */
+async function systemAt(reader: User, chatId: string, seq: number) {
+  const m = (await messagesOf(reader.token, chatId)).find((x) => x.seq === seq);
+  if (!m) throw new Error(`no message ${seq}`);
+  return { ...m, event: eventOf(m) };
+}
+
+const addMember = (by: User, chatId: string, userId: string, role?: string) =>
+  api(by.token, "POST", `/v1/chats/${chatId}/members`, role ? { userId, role } : { userId });
+const setRole = (by: User, chatId: string, userId: string, role: string) =>
+  api(by.token, "PATCH", `/v1/chats/${chatId}/members/${userId}`, { role });
+const removeMember = (by: User, chatId: string, userId: string) =>
+  api(by.token, "DELETE", `/v1/chats/${chatId}/members/${userId}`);
+
+describe("creating a group", () => {
+  it("answers 201 and a group id; the creator is its admin; seq 1 is the `created` system message", async () => {
+    const [alice, bob, carol] = await users("alice", "bob", "carol");
+    const res = await api(alice.token, "POST", "/v1/chats", {
+      type: "group",
+      title: "  Trip  ",
+      members: [bob.id, carol.id, alice.id, bob.id],
+    });
+    expect(res.status).toBe(201);
+    const { chatId } = await json<{ chatId: string }>(res);
+    expect(chatId).toMatch(/^g~[a-z0-9]{20}$/);
+
+    expect(await membersOf(bob.token, chatId)).toEqual(
+      [
+        { userId: alice.id, role: "admin" },
+        { userId: bob.id, role: "member" },
+        { userId: carol.id, role: "member" },
+      ].sort((a, b) => (a.userId < b.userId ? -1 : 1)),
+    );
+    const created = await systemAt(carol, chatId, 1);
+    expect(created).toMatchObject({ chatId, seq: 1, kind: "system", sender: alice.id });
+    expect(created.event).toEqual({
+      event: "created",
+      actor: alice.id,
+      title: "Trip",
+      members: [alice.id, bob.id, carol.id],
+    });
+    for (const u of [alice, bob, carol]) {
+      const list = await json<{ chats: unknown[] }>(await api(u.token, "GET", "/v1/chats"));
+      expect(list.chats).toContainEqual({ chatId, type: "group", title: "Trip", lastSeq: 1, readSeq: 0 });
+    }
+  });
+
+  it(`refuses a title that is missing, blank or over ${MAX_TITLE_LENGTH} characters, and creates nothing`, async () => {
+    const [alice, bob] = await users("alice", "bob");
+    for (const title of ["", "   ", "x".repeat(MAX_TITLE_LENGTH + 1), 42, undefined]) {
+      const res = await api(alice.token, "POST", "/v1/chats", { type: "group", title, members: [bob.id] });
+      await expectError(res, 400, "bad_request");
+    }
+    expect(await chatsOf(alice.id)).toEqual([]);
+    expect(await chatsOf(bob.id)).toEqual([]);
+    const longest = await createGroup(alice, "y".repeat(MAX_TITLE_LENGTH), [bob.id]);
+    expect((await chatsOf(bob.id)).map((c) => c.chatId)).toEqual([longest]);
+  });
+
+  it(`refuses more than ${DEFAULT_MAX_GROUP_MEMBERS} members with the creator, and creates nothing`, async () => {
+    const alice = await user("alice");
+    const asked = Array.from({ length: DEFAULT_MAX_GROUP_MEMBERS }, () => unique("crowd"));
+    const res = await api(alice.token, "POST", "/v1/chats", { type: "group", title: "crowd", members: asked });
+    await expectError(res, 400, "bad_request");
+    // No inbox anywhere knows of a chat: the creator's, and a sample of those asked for.
+    expect(await chatsOf(alice.id)).toEqual([]);
+    for (const userId of asked.filter((_, i) => i % 64 === 0)) expect(await chatsOf(userId)).toEqual([]);
+  });
+
+  it("refuses more members in one request than a group holds, and malformed member lists", async () => {
+    const alice = await user("alice");
+    const tooMany = Array.from({ length: DEFAULT_MAX_GROUP_MEMBERS + 1 }, (_, i) => `m${i}`);
+    for (const members of [tooMany, ["not a user id!"], "bob", [42]]) {
+      const res = await api(alice.token, "POST", "/v1/chats", { type: "group", title: "t", members });
+      await expectError(res, 400, "bad_request");
+    }
+    expect(await chatsOf(alice.id)).toEqual([]);
+  });
+});
+
+describe("adding members", () => {
+  it("an admin adds a member: a system message of its own, and the new member gets the chat and its history", async () => {
+    const [alice, bob, dan] = await users("alice", "bob", "dan");
+    const chatId = await createGroup(alice, "team", [bob.id]);
+    const b = (await connect(bob.token, "phone")).socket;
+    const d = (await connect(dan.token, "phone")).socket;
+    await expectError(await api(dan.token, "GET", `/v1/chats/${chatId}`), 403, "forbidden");
+
+    const res = await addMember(alice, chatId, dan.id);
+    expect(res.status).toBe(201);
+    expect(await res.json()).toEqual({ seq: 2 });
+    const added = await systemAt(dan, chatId, 2);
+    expect(added).toMatchObject({ seq: 2, kind: "system", sender: alice.id });
+    expect(added.event).toEqual({ event: "added", actor: alice.id, userId: dan.id });
+    for (const s of [b, d]) expect(await s.next("message")).toMatchObject({ chatId, seq: 2, kind: "system" });
+
+    expect((await messagesOf(dan.token, chatId)).map((m) => m.seq)).toEqual([1, 2]);
+    expect((await json<{ chats: unknown[] }>(await api(dan.token, "GET", "/v1/chats"))).chats).toContainEqual(
+      expect.objectContaining({ chatId, type: "group", title: "team", lastSeq: 2 }),
+    );
+    expect(await d.request({ type: "send", chatId, clientMsgId: "hi", body: "hi all" })).toMatchObject({
+      type: "ack",
+      seq: 3,
+    });
+    expect(await b.next("message")).toMatchObject({ seq: 3, sender: dan.id, body: "hi all" });
+    b.close();
+    d.close();
+  });
+
+  it("an admin may add someone as an admin: added, then promoted, in the log", async () => {
+    const [alice, bob] = await users("alice", "bob");
+    const chatId = await createGroup(alice, "team", []);
+    expect(await (await addMember(alice, chatId, bob.id, "admin")).json()).toEqual({ seq: 2 });
+    expect((await membersOf(bob.token, chatId)).find((m) => m.userId === bob.id)?.role).toBe("admin");
+    // The log says so too, so a client that replays it knows every role.
+    const events = (await messagesOf(bob.token, chatId)).slice(1).map(eventOf);
+    expect(events).toEqual([
+      { event: "added", actor: alice.id, userId: bob.id },
+      { event: "promoted", actor: alice.id, userId: bob.id },
+    ]);
+    const carol = await user("carol");
+    expect((await addMember(bob, chatId, carol.id)).status).toBe(201);
+  });
+
+  it("refuses members and strangers (403), existing members (400) and direct chats (400); nothing changes", async () => {
+    const [alice, bob, eve, zed] = await users("alice", "bob", "eve", "zed");
+    const chatId = await createGroup(alice, "team", [bob.id]);
+    await expectError(await addMember(bob, chatId, zed.id), 403, "forbidden");
+    await expectError(await addMember(eve, chatId, zed.id), 403, "forbidden");
+    await expectError(await addMember(eve, chatId, eve.id), 403, "forbidden");
+    await expectError(await addMember(alice, chatId, bob.id), 400, "bad_request");
+    await expectError(await addMember(alice, chatId, "not a user!"), 400, "bad_request");
+    expect(await storedSeqs(chatId)).toEqual([1]);
+    expect(await chatsOf(zed.id)).toEqual([]);
+    await expectError(await api(zed.token, "GET", `/v1/chats/${chatId}`), 403, "forbidden");
+
+    const direct = await openDirect(alice, bob);
+    await expectError(await addMember(alice, direct, zed.id), 400, "bad_request");
+    expect(await storedSeqs(direct)).toEqual([]);
+  });
+});
+
+/** Every chat route and chat frame, as someone outside the chat: all refused. */
+async function expectLockedOut(outsider: User, socket: TestSocket, chatId: string, someone: string): Promise<void> {
+  const routes: [string, string, unknown?][] = [
+    ["GET", `/v1/chats/${chatId}`],
+    ["GET", `/v1/chats/${chatId}/messages?after=0`],
+    ["GET", `/v1/chats/${chatId}/messages?before=5`],
+    ["POST", `/v1/chats/${chatId}/messages`, { clientMsgId: unique("x"), body: "let me in" }],
+    ["GET", `/v1/chats/${chatId}/messages/1/receipts`],
+    ["POST", `/v1/chats/${chatId}/members`, { userId: outsider.id }],
+    ["PATCH", `/v1/chats/${chatId}/members/${someone}`, { role: "member" }],
+    ["DELETE", `/v1/chats/${chatId}/members/${someone}`],
+    ["DELETE", `/v1/chats/${chatId}/members/${outsider.id}`],
+  ];
+  for (const [method, path, body] of routes) {
+    const res = await api(outsider.token, method, path, body);
+    expect({ method, path, status: res.status }).toEqual({ method, path, status: 403 });
+    expect(await res.json()).toMatchObject({ error: { code: "forbidden" } });
+  }
+  const frames = [
+    { type: "send", chatId, clientMsgId: unique("x"), body: "let me in" },
+    { type: "history", chatId, after: 0 },
+    { type: "received", chatId, seq: 99 },
+    { type: "read", chatId, seq: 99 },
+    { type: "typing", chatId, on: true },
+  ];
+  for (const frame of frames) expect(await socket.request(frame)).toMatchObject({ type: "error", code: "forbidden" });
+  const list = await json<{ chats: { chatId: string }[] }>(await api(outsider.token, "GET", "/v1/chats"));
+  expect(list.chats.map((c) => c.chatId)).not.toContain(chatId);
+}
+
+describe("removing and leaving", () => {
+  it("a removed member gets the removal and nothing after it, and loses every route and frame of the chat", async () => {
+    const [alice, bob, carol] = await users("alice", "bob", "carol");
+    const chatId = await createGroup(alice, "team", [bob.id, carol.id]);
+    const a = (await connect(alice.token, "phone")).socket;
+    const b = (await connect(bob.token, "phone")).socket;
+    const c = (await connect(carol.token, "phone")).socket;
+    expect(await a.request({ type: "send", chatId, clientMsgId: "m1", body: "before" })).toMatchObject({ seq: 2 });
+    expect(await b.next((f) => f.type === "message" && f.seq === 2)).toMatchObject({ body: "before" });
+
+    const res = await removeMember(alice, chatId, bob.id);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ seq: 3 });
+    const removal = await systemAt(alice, chatId, 3);
+    expect(removal).toMatchObject({ kind: "system", sender: alice.id });
+    expect(removal.event).toEqual({ event: "removed", actor: alice.id, userId: bob.id });
+    expect(await b.next((f) => f.type === "message" && f.seq === 3)).toMatchObject({ kind: "system" });
+    expect(await c.next((f) => f.type === "message" && f.seq === 3)).toMatchObject({ kind: "system" });
+
+    expect(await a.request({ type: "send", chatId, clientMsgId: "m2", body: "after" })).toMatchObject({ seq: 4 });
+    expect(await c.next((f) => f.type === "message" && f.seq === 4)).toMatchObject({ body: "after" });
+    expect(await fanoutSettled(chatId)).toEqual([]);
+    expect((await membersOf(alice.token, chatId)).map((m) => m.userId)).not.toContain(bob.id);
+    await expectLockedOut(bob, b, chatId, carol.id);
+    // Typing by a current member reaches the others, never the removed member.
+    c.send({ type: "typing", chatId, on: true });
+    expect(await a.next("typing")).toMatchObject({ chatId, userId: carol.id });
+    expect(b.frames.filter((f) => f.chatId === chatId && (f.seq as number) > 3)).toEqual([]);
+    expect(b.frames.filter((f) => f.type === "typing")).toEqual([]);
+
+    const again = await connect(bob.token, "tablet");
+    expect(again.ready.chats).toEqual([]);
+    for (const s of [a, b, c, again.socket]) s.close();
+  });
+
+  it("sends racing a removal: the member gets every message before it, in order, and none after", async () => {
+    const [alice, bob] = await users("alice", "bob");
+    const a = (await connect(alice.token, "phone")).socket;
+    const b = (await connect(bob.token, "phone")).socket;
+    const chatId = await createGroup(alice, "team", [bob.id]);
+    // The removal is asked for while sends are still arriving; more follow its answer.
+    const early = sendMany(a, chatId, 60, "early");
+    await a.next("ack");
+    const removed = await json<{ seq: number }>(await removeMember(alice, chatId, bob.id));
+    const late = await sendMany(a, chatId, 20, "late");
+    expect((await early).every((f) => (f.seq as number) < removed.seq)).toBe(true);
+    expect(late.every((f) => (f.seq as number) > removed.seq)).toBe(true);
+    expect(await fanoutSettled(chatId)).toEqual([]);
+    await b.collect("message", removed.seq);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(b.all("message").map((f) => f.seq)).toEqual(Array.from({ length: removed.seq }, (_, i) => i + 1));
+    a.close();
+    b.close();
+  });
+
+  it("a member whose delivery failed still gets what was sent before its removal, and nothing after", async () => {
+    const [alice, bob, carol] = await users("alice", "bob", "carol");
+    const chatId = await createGroup(alice, "team", [bob.id, carol.id]);
+    const b = (await connect(bob.token, "phone")).socket;
+    const chat = chatStub(chatId);
+    // Deliveries go to alice, bob, carol in that order: the second one, bob's, fails.
+    expect(await chat.setFaultRate(2)).toBe(true);
+    await api(alice.token, "POST", `/v1/chats/${chatId}/messages`, { clientMsgId: "m1", body: "before" });
+    expect(await fanoutSettled(chatId)).toEqual([bob.id]);
+    await chat.setFaultRate(0);
+
+    expect(await (await removeMember(alice, chatId, bob.id)).json()).toEqual({ seq: 3 });
+    await api(alice.token, "POST", `/v1/chats/${chatId}/messages`, { clientMsgId: "m2", body: "after" });
+    expect(await fanoutSettled(chatId)).toEqual([]);
+    // The chat's retries settle; none of them reaches bob.
+    let alarms = 0;
+    while (alarms < 5 && (await runDurableObjectAlarm(chat))) alarms++;
+    expect(await runDurableObjectAlarm(chat)).toBe(false);
+    await b.collect("message", 2);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(b.all("message").map((f) => f.seq)).toEqual([2, 3]);
+    expect(await chatsOf(bob.id)).toEqual([]);
+    b.close();
+  });
+
+  it("removing the only member who lacked a message moves the sender's group tick", async () => {
+    const [alice, bob, carol] = await users("alice", "bob", "carol");
+    const chatId = await createGroup(alice, "team", [bob.id, carol.id]);
+    const a = (await connect(alice.token, "phone")).socket;
+    expect(await a.request({ type: "send", chatId, clientMsgId: "m1", body: "hi" })).toMatchObject({ seq: 2 });
+    expect((await chatStub(chatId).markReceipt(chatId, carol.id, "read", 2)).ok).toBe(true);
+    await new Promise((r) => setTimeout(r, 400));
+    expect(a.all("receipt")).toEqual([]);
+
+    expect((await removeMember(alice, chatId, bob.id)).status).toBe(200);
+    expect(await a.next("receipt")).toEqual({ type: "receipt", chatId, seq: 2, status: "delivered" });
+    expect(await a.next("receipt")).toEqual({ type: "receipt", chatId, seq: 2, status: "read" });
+    a.close();
+  });
+
+  it("refuses a non-admin removing someone else (403) and removing a non-member (404); nothing changes", async () => {
+    const [alice, bob, carol, eve] = await users("alice", "bob", "carol", "eve");
+    const chatId = await createGroup(alice, "team", [bob.id, carol.id]);
+    await expectError(await removeMember(bob, chatId, carol.id), 403, "forbidden");
+    await expectError(await removeMember(bob, chatId, alice.id), 403, "forbidden");
+    await expectError(await removeMember(eve, chatId, carol.id), 403, "forbidden");
+    await expectError(await removeMember(alice, chatId, eve.id), 404, "not_found");
+    expect(await storedSeqs(chatId)).toEqual([1]);
+    expect((await membersOf(carol.token, chatId)).map((m) => m.userId).sort()).toEqual(
+      [alice.id, bob.id, carol.id].sort(),
+    );
+  });
+
+  it("anyone leaves: a `left` system message, and the leaver is out", async () => {
+    const [alice, bob] = await users("alice", "bob");
+    const chatId = await createGroup(alice, "team", [bob.id]);
+    const b = (await connect(bob.token, "phone")).socket;
+    const res = await removeMember(bob, chatId, bob.id);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ seq: 2 });
+    expect((await systemAt(alice, chatId, 2)).event).toEqual({ event: "left", actor: bob.id });
+    expect(await b.next("message")).toMatchObject({ seq: 2, kind: "system", sender: bob.id });
+    await expectLockedOut(bob, b, chatId, alice.id);
+    b.close();
+  });
+
+  it("a re-added member sees the history again, including what was sent while it was out", async () => {
+    const [alice, bob] = await users("alice", "bob");
+    const chatId = await createGroup(alice, "team", [bob.id]);
+    expect((await removeMember(alice, chatId, bob.id)).status).toBe(200);
+    const send = await api(alice.token, "POST", `/v1/chats/${chatId}/messages`, {
+      clientMsgId: "m",
+      body: "while out",
+    });
+    expect(await send.json()).toMatchObject({ seq: 3 });
+    expect((await history(bob.token, chatId)).status).toBe(403);
+
+    expect(await (await addMember(alice, chatId, bob.id)).json()).toEqual({ seq: 4 });
+    expect((await systemAt(bob, chatId, 4)).event).toEqual({ event: "added", actor: alice.id, userId: bob.id });
+    expect((await messagesOf(bob.token, chatId)).map((m) => [m.seq, m.kind])).toEqual([
+      [1, "system"],
+      [2, "system"],
+      [3, "text"],
+      [4, "system"],
+    ]);
+    await fanoutSettled(chatId);
+    expect(await chatsOf(bob.id)).toEqual([{ chatId, type: "group", title: "team", lastSeq: 4, readSeq: 0 }]);
+    const b = await connect(bob.token, "phone");
+    expect(b.ready.chats).toEqual([{ chatId, lastSeq: 4, readSeq: 0 }]);
+    expect(await b.socket.request({ type: "send", chatId, clientMsgId: "back", body: "back" })).toMatchObject({
+      seq: 5,
+    });
+    b.socket.close();
+  });
+
+  it("when the last admin leaves, the longest-standing member is promoted by a system message", async () => {
+    const [alice, bob, carol] = await users("alice", "bob", "carol");
+    // bob joined at creation, carol later: bob has been a member longest.
+    const chatId = await createGroup(alice, "team", [bob.id]);
+    expect((await addMember(alice, chatId, carol.id)).status).toBe(201);
+    expect(await (await removeMember(alice, chatId, alice.id)).json()).toEqual({ seq: 3 });
+    expect((await systemAt(bob, chatId, 3)).event).toEqual({ event: "left", actor: alice.id });
+    const promoted = await systemAt(bob, chatId, 4);
+    expect(promoted).toMatchObject({ kind: "system", sender: alice.id });
+    expect(promoted.event).toEqual({ event: "promoted", actor: alice.id, userId: bob.id });
+    expect(await membersOf(carol.token, chatId)).toEqual(
+      [
+        { userId: bob.id, role: "admin" },
+        { userId: carol.id, role: "member" },
+      ].sort((x, y) => (x.userId < y.userId ? -1 : 1)),
+    );
+    expect((await addMember(bob, chatId, alice.id)).status).toBe(201);
+  });
+});
+
+describe("roles", () => {
+  it("an admin promotes and demotes, each a system message; the role decides who may administer", async () => {
+    const [alice, bob, carol, dan] = await users("alice", "bob", "carol", "dan");
+    const chatId = await createGroup(alice, "team", [bob.id, carol.id]);
+    const res = await setRole(alice, chatId, bob.id, "admin");
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ seq: 2 });
+    expect((await systemAt(carol, chatId, 2)).event).toEqual({ event: "promoted", actor: alice.id, userId: bob.id });
+    expect(await (await addMember(bob, chatId, dan.id)).json()).toEqual({ seq: 3 });
+
+    expect(await (await setRole(bob, chatId, alice.id, "member")).json()).toEqual({ seq: 4 });
+    expect((await systemAt(carol, chatId, 4)).event).toEqual({ event: "demoted", actor: bob.id, userId: alice.id });
+    await expectError(await removeMember(alice, chatId, dan.id), 403, "forbidden");
+    await expectError(await setRole(alice, chatId, alice.id, "admin"), 403, "forbidden");
+    expect(await storedSeqs(chatId)).toEqual([1, 2, 3, 4]);
+  });
+
+  it("refuses non-admins (403), non-members (404), no-op changes and dropping the last admin (400)", async () => {
+    const [alice, bob, eve] = await users("alice", "bob", "eve");
+    const chatId = await createGroup(alice, "team", [bob.id]);
+    await expectError(await setRole(bob, chatId, bob.id, "admin"), 403, "forbidden");
+    await expectError(await setRole(bob, chatId, alice.id, "member"), 403, "forbidden");
+    await expectError(await setRole(eve, chatId, eve.id, "admin"), 403, "forbidden");
+    await expectError(await setRole(alice, chatId, eve.id, "admin"), 404, "not_found");
+    await expectError(await setRole(alice, chatId, alice.id, "admin"), 400, "bad_request");
+    await expectError(await setRole(alice, chatId, alice.id, "member"), 400, "bad_request");
+    await expectError(await setRole(alice, chatId, bob.id, "owner"), 400, "bad_request");
+    expect(await storedSeqs(chatId)).toEqual([1]);
+    expect((await membersOf(bob.token, chatId)).find((m) => m.userId === alice.id)?.role).toBe("admin");
+  });
+});
