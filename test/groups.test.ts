@@ -356,6 +356,25 @@ describe("removing and leaving", () => {
     b.socket.close();
   });
 
+  it("a re-added member's online devices are pushed what follows its return, not the backlog it missed", async () => {
+    const [alice, bob] = await users("alice", "bob");
+    const chatId = await createGroup(alice, "team", [bob.id]);
+    const b = await connect(bob.token, "phone");
+    expect((await removeMember(alice, chatId, bob.id)).status).toBe(200);
+    for (const n of [1, 2, 3]) {
+      await api(alice.token, "POST", `/v1/chats/${chatId}/messages`, { clientMsgId: `out-${n}`, body: `out ${n}` });
+    }
+    expect(await (await addMember(alice, chatId, bob.id)).json()).toEqual({ seq: 6 });
+    await api(alice.token, "POST", `/v1/chats/${chatId}/messages`, { clientMsgId: "back", body: "welcome back" });
+    await b.socket.collect((f) => f.type === "message" && f.seq === 7, 1);
+    await fanoutSettled(chatId);
+    const pushed = b.socket.frames.filter((f) => f.type === "message").map((f) => f.seq);
+    expect(pushed).toEqual([2, 6, 7]);
+    // The backlog is there to pull.
+    expect((await messagesOf(bob.token, chatId)).map((m) => m.seq)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    b.socket.close();
+  });
+
   it("when the last admin leaves, the longest-standing member is promoted by a system message", async () => {
     const [alice, bob, carol] = await users("alice", "bob", "carol");
     // bob joined at creation, carol later: bob has been a member longest.

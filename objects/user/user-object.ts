@@ -16,6 +16,7 @@ import {
   PONG,
   parseClientFrame,
   type ServerFrame,
+  systemEventOf,
 } from "../../protocol";
 import type { Delivery } from "../chat/fanout";
 import { type Outcome, ok, refuse } from "../outcome";
@@ -34,6 +35,15 @@ export const USER_HEADER = "X-Chat-User";
 export const DEVICE_HEADER = "X-Chat-Device";
 
 const GAP_PAGE = 500;
+const MAX_GAP_REFILL = 1_000;
+
+/** Whether `m` is the system message that makes `userId` a member (creation or being added). */
+function joins(m: Message, userId: string): boolean {
+  const event = systemEventOf(m);
+  if (!event) return false;
+  if (event.event === "created") return event.members.includes(userId);
+  return event.event === "added" && event.userId === userId;
+}
 const RECENT_SENDS = 4_096;
 
 /** A bounded map of (chat, seq) → sending device, oldest forgotten first; memory only. */
@@ -181,12 +191,17 @@ export class UserObject extends DurableObject<Env> {
         this.inbox.upsert(chatId, type, title, known?.lastSeq ?? 0);
         return;
       }
-      // A chat new to this user starts at the first message it is sent.
-      const lastSeq = known?.lastSeq ?? first.seq - 1;
+      // A chat new to this user, or one it (re)joins, starts at the first message it is sent.
+      const joined = delivery.messages.find((m) => joins(m, userId));
+      const lastSeq = Math.max(known?.lastSeq ?? first.seq - 1, joined ? joined.seq - 1 : 0);
       let fresh = delivery.messages.filter((m) => m.seq > lastSeq);
       const head = fresh[0];
       if (!head) return;
-      if (head.seq > lastSeq + 1) fresh = [...(await this.fetchRange(chatId, userId, lastSeq, head.seq - 1)), ...fresh];
+      const gap = head.seq - 1 - lastSeq;
+      // A long gap is left to the devices, which fetch it with `history` when they see the jump.
+      if (gap > 0 && gap <= MAX_GAP_REFILL) {
+        fresh = [...(await this.fetchRange(chatId, userId, lastSeq, head.seq - 1)), ...fresh];
+      }
       const newest = fresh.at(-1) as Message;
       this.inbox.upsert(chatId, type, title, newest.seq);
       if (delivery.left) this.inbox.deactivate(chatId);
