@@ -19,7 +19,14 @@ export default defineConfig({
           cloudflareTest({
             wrangler: { configPath: "./wrangler.toml" },
             miniflare: {
-              bindings: { DEV_AUTH: "true", JWT_SECRET: "test-secret", FAULT_INJECTION: "true" },
+              bindings: {
+                DEV_AUTH: "true",
+                JWT_SECRET: "test-secret",
+                FAULT_INJECTION: "true",
+                // Room for tests that pipeline hundreds of sends from one user; test/limits.test.ts floods past it.
+                SEND_BURST: "1000",
+                SEND_RATE_PER_SECOND: "5",
+              },
             },
           }),
         ],

@@ -1,0 +1,38 @@
+/**
+ * The per-user send limit: a token bucket held in the user's object, so every device and the
+ * HTTP send route of one user draw from the same bucket. It lives in memory only: when the
+ * object restarts the bucket starts full again, which costs at most one extra burst.
+ */
+import type { Settings } from "../settings";
+
+export const RATE_LIMITED_MESSAGE = "sending too fast; resend this message later";
+
+export class TokenBucket {
+  private tokens: number;
+  private last: number;
+
+  constructor(
+    private readonly ratePerSecond: number,
+    private readonly burst: number,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.tokens = burst;
+    this.last = now();
+  }
+
+  /** Takes one token if there is one; false means the send must be refused. */
+  take(): boolean {
+    const now = this.now();
+    // A clock that goes back (or is frozen, as in workerd between I/O) never adds tokens.
+    const elapsed = Math.max(0, now - this.last);
+    this.last = Math.max(this.last, now);
+    this.tokens = Math.min(this.burst, this.tokens + (elapsed * this.ratePerSecond) / 1000);
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
+  }
+}
+
+export function sendLimiter(settings: Pick<Settings, "sendRatePerSecond" | "sendBurst">): TokenBucket {
+  return new TokenBucket(settings.sendRatePerSecond, settings.sendBurst);
+}

@@ -1,0 +1,275 @@
+/**
+ * The crash test's clients, written against the wire protocol alone (not the SDK, so the checker
+ * trusts nothing it checks). A sender streams its messages with a window of unacked sends and,
+ * after every reconnect, resends what is unacked with the same clientMsgId in the original order.
+ * A recipient follows one chat: it keeps the log it got by pushes and `history`, asks for what it
+ * lacks after every `ready` and on every seq gap, and remembers every message it was ever shown.
+ */
+import WebSocket from "ws";
+import type { Message, ServerFrame } from "../../protocol";
+
+type Frame = ServerFrame & Record<string, unknown>;
+
+const BACKOFF_BASE_MS = 100;
+const BACKOFF_MAX_MS = 2_000;
+/** An unacked send older than this on a live socket means the socket is stuck: reconnect. */
+const STALL_MS = 15_000;
+
+/** One device's socket that reconnects with exponential backoff and jitter until stopped. */
+abstract class Device {
+  protected ws: WebSocket | null = null;
+  protected ready = false;
+  private attempt = 0;
+  private stopped = false;
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  connects = 0;
+
+  constructor(
+    protected readonly baseUrl: string,
+    private readonly token: string,
+    readonly userId: string,
+    readonly deviceId: string,
+  ) {}
+
+  start(): void {
+    this.stopped = false;
+    this.open();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.ws?.terminate();
+    this.ws = null;
+    this.ready = false;
+  }
+
+  /** Drops the socket as a network failure would; the device reconnects by itself. */
+  drop(): void {
+    this.ws?.terminate();
+  }
+
+  protected abstract onReady(frame: Frame): void;
+  protected abstract onFrame(frame: Frame): void;
+
+  protected send(frame: Record<string, unknown>): boolean {
+    if (!this.ready || this.ws?.readyState !== WebSocket.OPEN) return false;
+    this.ws.send(JSON.stringify(frame));
+    return true;
+  }
+
+  private open(): void {
+    if (this.stopped) return;
+    const url = `${this.baseUrl.replace(/^http/, "ws")}/v1/connect?device=${this.deviceId}&token=${this.token}`;
+    const ws = new WebSocket(url);
+    this.ws = ws;
+    ws.on("message", (data) => {
+      let frame: Frame;
+      try {
+        frame = JSON.parse(String(data)) as Frame;
+      } catch {
+        return;
+      }
+      if (frame.type === "ready") {
+        this.ready = true;
+        this.attempt = 0;
+        this.connects += 1;
+        this.onReady(frame);
+      } else if (this.ready) this.onFrame(frame);
+    });
+    const retry = () => {
+      if (this.ws !== ws) return;
+      this.ws = null;
+      this.ready = false;
+      if (this.stopped) return;
+      const ceiling = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** this.attempt);
+      this.attempt += 1;
+      this.timer = setTimeout(() => this.open(), ceiling / 2 + Math.random() * (ceiling / 2));
+    };
+    ws.on("close", retry);
+    // A refused upgrade (the server still starting) surfaces as an error, then a close.
+    ws.on("error", () => ws.terminate());
+  }
+}
+
+export interface Ack {
+  seq: number;
+  ts: number;
+}
+
+export class Sender extends Device {
+  /** clientMsgId → the first ack; a later ack with another seq is a conflict. */
+  readonly acked = new Map<string, Ack>();
+  readonly conflicts: string[] = [];
+  readonly refusals: string[] = [];
+  /** Sends sent again after a reconnect, with when they were first resent. */
+  readonly resent = new Map<string, number>();
+  /** Resends acked with a ts from before the resend: stored before, answered with their first seq. */
+  dedupedResends = 0;
+  private next = 0;
+  /** Sent but not acked, in send order. */
+  private readonly unacked = new Map<string, { body: string; sentAt: number }>();
+  private watchdog: ReturnType<typeof setInterval> | null = null;
+  private finished: (() => void) | null = null;
+
+  constructor(
+    baseUrl: string,
+    token: string,
+    userId: string,
+    deviceId: string,
+    readonly chatId: string,
+    /** clientMsgIds in the order they are to be sent. */
+    readonly ids: string[],
+    private readonly window: number,
+  ) {
+    super(baseUrl, token, userId, deviceId);
+  }
+
+  static bodyOf(clientMsgId: string): string {
+    return `body of ${clientMsgId}`;
+  }
+
+  /** Resolves when every message is acked. */
+  run(): Promise<void> {
+    this.watchdog = setInterval(() => this.checkStall(), 1_000);
+    const done = new Promise<void>((resolve) => {
+      this.finished = resolve;
+    });
+    this.start();
+    return done.finally(() => {
+      if (this.watchdog) clearInterval(this.watchdog);
+    });
+  }
+
+  protected onReady(): void {
+    for (const [clientMsgId, pending] of this.unacked) {
+      pending.sentAt = Date.now();
+      if (!this.resent.has(clientMsgId)) this.resent.set(clientMsgId, pending.sentAt);
+      this.sendOne(clientMsgId, pending.body);
+    }
+    this.fill();
+  }
+
+  protected onFrame(frame: Frame): void {
+    if (frame.type === "ack" && frame.chatId === this.chatId) {
+      const clientMsgId = String(frame.clientMsgId);
+      const ack = { seq: Number(frame.seq), ts: Number(frame.ts) };
+      const first = this.acked.get(clientMsgId);
+      if (first && first.seq !== ack.seq) this.conflicts.push(`${clientMsgId}: seq ${first.seq} then ${ack.seq}`);
+      if (!first) {
+        this.acked.set(clientMsgId, ack);
+        if (ack.ts < (this.resent.get(clientMsgId) ?? 0)) this.dedupedResends += 1;
+      }
+      this.unacked.delete(clientMsgId);
+      this.fill();
+    } else if (frame.type === "error" && typeof frame.id === "string") {
+      // rate_limited and internal are to be resent; a reconnect resends everything unacked, in order.
+      if (frame.code !== "rate_limited" && frame.code !== "internal")
+        this.refusals.push(`${frame.code}: ${frame.message}`);
+      this.drop();
+    }
+  }
+
+  private fill(): void {
+    while (this.ready && this.unacked.size < this.window && this.next < this.ids.length) {
+      const clientMsgId = this.ids[this.next++] as string;
+      const body = Sender.bodyOf(clientMsgId);
+      this.unacked.set(clientMsgId, { body, sentAt: Date.now() });
+      this.sendOne(clientMsgId, body);
+    }
+    if (this.acked.size === this.ids.length) this.finished?.();
+  }
+
+  private sendOne(clientMsgId: string, body: string): void {
+    this.send({ type: "send", id: clientMsgId, chatId: this.chatId, clientMsgId, body });
+  }
+
+  private checkStall(): void {
+    const oldest = this.unacked.values().next().value;
+    if (this.ready && oldest && Date.now() - oldest.sentAt > STALL_MS) this.drop();
+  }
+}
+
+export class Recipient extends Device {
+  /** The log as this device holds it: seq → message, contiguous from 1 to `cursor`. */
+  readonly log = new Map<number, Message>();
+  cursor = 0;
+  /** Every message this device was ever shown, by push or history; a seq shown twice with other content diverges. */
+  readonly divergent: string[] = [];
+  private readonly shown = new Map<number, string>();
+  private highestShown = 0;
+  private asking = false;
+  /** The lastSeq the latest `ready` announced for the chat. */
+  private announced = 0;
+  /** At the latest `ready`: this device's cursor, and the lastSeq it listed for the chat (null: not listed). */
+  lastReady: { cursor: number; listed: number | null } | null = null;
+  private synced: { resolve: () => void } | null = null;
+
+  constructor(
+    baseUrl: string,
+    token: string,
+    userId: string,
+    deviceId: string,
+    readonly chatId: string,
+  ) {
+    super(baseUrl, token, userId, deviceId);
+  }
+
+  /** Reconnects and resolves once history after the cursor has been pulled up to what `ready` announced. */
+  syncAfterReconnect(): Promise<void> {
+    return new Promise((resolve) => {
+      this.synced = { resolve };
+      this.drop();
+    });
+  }
+
+  protected onReady(frame: Frame): void {
+    const chats = (frame.chats as { chatId: string; lastSeq: number }[]) ?? [];
+    const listed = chats.find((c) => c.chatId === this.chatId)?.lastSeq ?? null;
+    this.lastReady = { cursor: this.cursor, listed };
+    this.announced = listed ?? this.cursor;
+    this.asking = false;
+    this.ask();
+  }
+
+  protected onFrame(frame: Frame): void {
+    if (frame.type === "message" && frame.chatId === this.chatId) {
+      this.take(frame as unknown as Message);
+      if (Number(frame.seq) > this.cursor) this.ask();
+      else if (this.cursor % 50 === 0) this.send({ type: "received", chatId: this.chatId, seq: this.cursor });
+    } else if (frame.type === "history" && frame.chatId === this.chatId) {
+      this.asking = false;
+      const from = this.cursor;
+      for (const m of frame.messages as Message[]) this.take(m);
+      this.send({ type: "received", chatId: this.chatId, seq: this.cursor });
+      const stuck = this.cursor === from && !frame.more && this.highestShown > this.cursor;
+      // A message was shown that the log does not have: the log lost it (asking again would loop).
+      if (stuck) this.divergent.push(`seq ${this.highestShown} was shown but history after ${from} is empty`);
+      if (frame.more || (this.highestShown > this.cursor && !stuck)) this.ask();
+      else if (this.synced && this.cursor >= this.announced) {
+        this.synced.resolve();
+        this.synced = null;
+      }
+    } else if (frame.type === "error" && frame.id === "catch-up") {
+      this.asking = false;
+      this.drop();
+    }
+  }
+
+  private take(m: Message): void {
+    const fingerprint = `${m.sender}/${m.clientMsgId}/${m.body}`;
+    const before = this.shown.get(m.seq);
+    this.highestShown = Math.max(this.highestShown, m.seq);
+    if (before === undefined) this.shown.set(m.seq, fingerprint);
+    else if (before !== fingerprint) this.divergent.push(`seq ${m.seq}: ${before} then ${fingerprint}`);
+    if (m.seq === this.cursor + 1) {
+      this.log.set(m.seq, m);
+      this.cursor = m.seq;
+    }
+  }
+
+  private ask(): void {
+    if (this.asking) return;
+    this.asking = this.send({ type: "history", id: "catch-up", chatId: this.chatId, after: this.cursor, limit: 500 });
+  }
+}
