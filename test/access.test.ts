@@ -181,3 +181,21 @@ async function expectRefusedFrames(c: TestSocket, chatId: string, alice: string,
   }
   expect((await c.request({ type: "ping" })).type).toBe("pong");
 }
+
+describe("probing chat ids", () => {
+  it("leaves no storage behind in chat objects an outsider names", async () => {
+    const { env } = await import("cloudflare:workers");
+    const { runInDurableObject } = await import("cloudflare:test");
+    const stranger = await user("stranger");
+    const ids = [`d~${stranger.id}x~zz-someone`, "g~abcdefghijklmnopqrst"];
+    for (const chatId of ids) {
+      expect((await api(stranger.token, "GET", `/v1/chats/${chatId}/messages`)).status).toBe(403);
+      const size = await runInDurableObject(env.CHAT.get(env.CHAT.idFromName(chatId)), (_i, state) =>
+        state.storage.sql
+          .exec("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '_cf_%'")
+          .toArray(),
+      );
+      expect(size).toEqual([]);
+    }
+  });
+});

@@ -78,6 +78,7 @@ export class ChatObject extends DurableObject<Env> {
   readonly fanout: Fanout;
   readonly settings = settingsOf(this.env);
   private receiptTracker: ReceiptTracker | null = null;
+  private schemaReady = false;
   private receiptTimer: ReturnType<typeof setTimeout> | null = null;
   private alarmSet = false;
   private faultEvery = 0;
@@ -96,10 +97,31 @@ export class ChatObject extends DurableObject<Env> {
       },
     );
     void ctx.blockConcurrencyWhile(async () => {
-      await migrate(this.db, migrations);
+      // An object nobody created (an outsider probing ids) gets no tables: it stays empty.
+      if (!this.hasTables()) return;
+      await this.migrate();
       this.chat = this.load();
       if (this.chat) this.fanout.deliveredSeq = this.chat.fannedOutSeq;
     });
+  }
+
+  private hasTables(): boolean {
+    return (
+      this.ctx.storage.sql
+        .exec("SELECT name FROM sqlite_master WHERE type = 'table' AND name = '__drizzle_migrations'")
+        .toArray().length > 0
+    );
+  }
+
+  private async migrate(): Promise<void> {
+    await migrate(this.db, migrations);
+    this.schemaReady = true;
+  }
+
+  /** Before a call that may create the chat: a member of a direct chat's pair creates its tables. */
+  private async prepare(chatId: string, caller: string): Promise<void> {
+    if (this.schemaReady || !directChatMembers(chatId)?.includes(caller)) return;
+    await this.ctx.blockConcurrencyWhile(() => this.migrate());
   }
 
   /** Who sent what, read from the log the first time receipts are needed after a wake. */
@@ -109,7 +131,8 @@ export class ChatObject extends DurableObject<Env> {
   }
 
   /** Opens (creating on first use) the direct chat `chatId`, whose members its id names. */
-  openDirect(chatId: string, caller: string): Outcome<{ chatId: string }> {
+  async openDirect(chatId: string, caller: string): Promise<Outcome<{ chatId: string }>> {
+    await this.prepare(chatId, caller);
     const chat = this.access(chatId, caller);
     if (!chat.ok) return chat;
     for (const userId of chat.value.members.keys())
@@ -117,7 +140,13 @@ export class ChatObject extends DurableObject<Env> {
     return ok({ chatId });
   }
 
-  createGroup(chatId: string, creator: string, title: string, memberIds: string[]): Outcome<{ chatId: string }> {
+  async createGroup(
+    chatId: string,
+    creator: string,
+    title: string,
+    memberIds: string[],
+  ): Promise<Outcome<{ chatId: string }>> {
+    if (!this.schemaReady) await this.ctx.blockConcurrencyWhile(() => this.migrate());
     return this.groups.create(chatId, creator, title, memberIds);
   }
 
@@ -133,7 +162,8 @@ export class ChatObject extends DurableObject<Env> {
     return this.groups.setRole(chatId, actor, userId, role);
   }
 
-  describe(chatId: string, caller: string): Outcome<ChatView> {
+  async describe(chatId: string, caller: string): Promise<Outcome<ChatView>> {
+    await this.prepare(chatId, caller);
     const chat = this.access(chatId, caller);
     if (!chat.ok) return chat;
     const { type, title, members } = chat.value;
@@ -150,7 +180,8 @@ export class ChatObject extends DurableObject<Env> {
    * after it committed. A (sender, clientMsgId) seen before answers its first seq and stores
    * nothing. Fan-out starts after the commit.
    */
-  send(chatId: string, sender: string, items: SendItem[]): Outcome<Ack[]> {
+  async send(chatId: string, sender: string, items: SendItem[]): Promise<Outcome<Ack[]>> {
+    await this.prepare(chatId, sender);
     const access = this.access(chatId, sender);
     if (!access.ok) return access;
     const origins = new Map<number, string>();
@@ -168,7 +199,8 @@ export class ChatObject extends DurableObject<Env> {
     return ok(acks);
   }
 
-  history(chatId: string, caller: string, query: HistoryQuery): Outcome<HistoryPage> {
+  async history(chatId: string, caller: string, query: HistoryQuery): Promise<Outcome<HistoryPage>> {
+    await this.prepare(chatId, caller);
     const access = this.access(chatId, caller);
     if (!access.ok) return access;
     if (query.after !== undefined && query.before !== undefined) {
@@ -178,7 +210,8 @@ export class ChatObject extends DurableObject<Env> {
   }
 
   /** A member's device acknowledged (`delivered`) or read messages up to `seq`. */
-  markReceipt(chatId: string, userId: string, status: ReceiptStatus, seq: number): Outcome<Watermarks> {
+  async markReceipt(chatId: string, userId: string, status: ReceiptStatus, seq: number): Promise<Outcome<Watermarks>> {
+    await this.prepare(chatId, userId);
     const access = this.access(chatId, userId);
     if (!access.ok) return access;
     const chat = access.value;
@@ -216,6 +249,7 @@ export class ChatObject extends DurableObject<Env> {
 
   /** Relays a typing indicator to the other members' devices; nothing is stored. */
   async typing(chatId: string, userId: string, on: boolean): Promise<Outcome<null>> {
+    await this.prepare(chatId, userId);
     const access = this.access(chatId, userId);
     if (!access.ok) return access;
     const frame: ServerFrame = { type: "typing", chatId, userId, on };
@@ -284,7 +318,7 @@ export class ChatObject extends DurableObject<Env> {
   access(chatId: string, caller: string): Outcome<ChatState> {
     if (!this.chat) {
       const pair = directChatMembers(chatId);
-      if (!pair?.includes(caller)) return NOT_A_MEMBER;
+      if (!pair?.includes(caller) || !this.schemaReady) return NOT_A_MEMBER;
       this.chat = this.createDirect(chatId, pair);
     }
     if (this.chat.chatId !== chatId) return refuse("internal", "chat id does not match this object");

@@ -201,12 +201,15 @@ export async function sendMany(
 /** The seqs stored in a chat object's own SQLite, read inside the object. */
 export async function storedSeqs(chatId: string): Promise<number[]> {
   const stub = env.CHAT.get(env.CHAT.idFromName(chatId));
-  return runInDurableObject(stub, (_instance, state) =>
-    state.storage.sql
+  return runInDurableObject(stub, (_instance, state) => {
+    // A chat object nobody created has no tables at all.
+    const tables = state.storage.sql.exec("SELECT 1 FROM sqlite_master WHERE name = 'messages'").toArray();
+    if (tables.length === 0) return [];
+    return state.storage.sql
       .exec<{ seq: number }>("SELECT seq FROM messages ORDER BY seq")
       .toArray()
-      .map((r) => r.seq),
-  );
+      .map((r) => r.seq);
+  });
 }
 
 /** A JWT built by hand (not by the code under test), for auth tests: any header, any claims. */
