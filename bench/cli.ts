@@ -1,0 +1,40 @@
+/**
+ * `npm run bench [-- --quick]`: runs the benchmark, prints the table and writes
+ * bench/results/latest.{json,md,svg} (and a dated copy under bench/results/runs/).
+ * `-- --smoke` runs the tiny version and writes nothing; `-- --serve [--tmpfs]` only starts the
+ * bench server, for profiling by hand.
+ */
+import { cpSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { buildWorker, removeRunDir } from "./bundle";
+import { stopOnSignals, tracked } from "./cleanup";
+import type { Mode } from "./context";
+import { runBench } from "./harness";
+import { ROOT } from "./local-env";
+import { table, writeReport } from "./report";
+import { startWorkerd } from "./servers";
+
+stopOnSignals();
+const args = new Set(process.argv.slice(2));
+const mode: Mode = args.has("--smoke") ? "smoke" : args.has("--quick") ? "quick" : "full";
+const started = Date.now();
+const log = (m: string) => console.log(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${m}`);
+
+if (args.has("--serve")) {
+  // For profiling by hand: the bench server alone, until Ctrl-C.
+  tracked(async () => removeRunDir());
+  const server = await startWorkerd(await buildWorker(), args.has("--tmpfs") ? { stateBase: "/dev/shm" } : {});
+  console.log(`bench server at ${server.url} (workerd pid ${server.runtimePids().join(",")}); Ctrl-C stops it`);
+  await new Promise(() => {});
+}
+
+const out = await runBench({ mode, log });
+console.log(`\n${table(out.results)}\n`);
+if (mode !== "smoke") {
+  const dir = join(ROOT, "bench/results");
+  writeReport(dir, out.results, out.meta);
+  const runs = join(dir, "runs", out.meta.startedAt.replace(/[:.]/g, "-"));
+  mkdirSync(runs, { recursive: true });
+  for (const f of ["latest.json", "latest.meta.json", "latest.md", "latest.svg"]) cpSync(join(dir, f), join(runs, f));
+  console.log(`wrote bench/results/latest.{json,md,svg} in ${out.meta.durationS} s`);
+}

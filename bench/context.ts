@@ -1,0 +1,205 @@
+/**
+ * What every figure works with: the mode and its sizes, the servers, the client agents, users
+ * with locally signed tokens, and the rows of results.
+ */
+import type { ConnKind, ConnSpec } from "./agent-protocol";
+import type { Agent } from "./fleet";
+import { signToken } from "./local-env";
+import type { BenchServer } from "./servers";
+
+export type Mode = "smoke" | "quick" | "full";
+
+export interface Params {
+  /** One step of a load at a fixed rate. */
+  stepMs: number;
+  /** Longest wait after a step for its backlog (answers, deliveries) to clear before the next. */
+  drainMs: number;
+  /** Most load steps in one search for a sustained rate. */
+  maxSteps: number;
+  /** Latency objective that a sustained rate must keep (p99, ms). */
+  sloMs: number;
+  chats: number;
+  groups: number;
+  groupSize: number;
+  fanoutSizes: number[];
+  fanoutSends: number;
+  syncMessages: number;
+  idleSockets: number;
+  /** Whether the memory figure waits for idle objects to hibernate (not in the smoke run). */
+  waitForHibernation: boolean;
+  bodyBytes: number;
+  compareServers: boolean;
+}
+
+export const PARAMS: Record<Mode, Params> = {
+  smoke: {
+    stepMs: 200,
+    drainMs: 5_000,
+    maxSteps: 2,
+    sloMs: 50,
+    chats: 3,
+    groups: 2,
+    groupSize: 3,
+    fanoutSizes: [4],
+    fanoutSends: 2,
+    syncMessages: 120,
+    idleSockets: 10,
+    waitForHibernation: false,
+    bodyBytes: 64,
+    compareServers: false,
+  },
+  quick: {
+    stepMs: 700,
+    drainMs: 15_000,
+    maxSteps: 8,
+    sloMs: 50,
+    chats: 20,
+    groups: 10,
+    groupSize: 10,
+    fanoutSizes: [50, 100],
+    fanoutSends: 3,
+    syncMessages: 2_000,
+    idleSockets: 400,
+    waitForHibernation: true,
+    bodyBytes: 64,
+    compareServers: false,
+  },
+  full: {
+    stepMs: 3_000,
+    drainMs: 20_000,
+    maxSteps: 12,
+    sloMs: 50,
+    chats: 100,
+    groups: 100,
+    groupSize: 10,
+    fanoutSizes: [500, 1024],
+    fanoutSends: 20,
+    syncMessages: 10_000,
+    idleSockets: 5_000,
+    waitForHibernation: true,
+    bodyBytes: 64,
+    compareServers: true,
+  },
+};
+
+export interface Baseline {
+  name: string;
+  value: number;
+  unit: string;
+}
+
+export interface FigureResult {
+  name: string;
+  value: number | null;
+  unit: string;
+  baseline: Baseline | null;
+  /** value / baseline.value; for latencies and memory lower is better, for rates higher. */
+  ratio: number | null;
+  conditions: Record<string, unknown>;
+}
+
+export interface Bench {
+  mode: Mode;
+  params: Params;
+  runId: string;
+  secret: string;
+  server: BenchServer;
+  agents: Agent[];
+  groups: { available: boolean; reason: string };
+  results: FigureResult[];
+  log(message: string): void;
+}
+
+export function wsUrl(server: BenchServer, path: string): string {
+  return `${server.url.replace(/^http/, "ws")}${path}`;
+}
+
+export interface Device {
+  userId: string;
+  device: string;
+  /** Index of the agent that holds the socket. */
+  agent: number;
+}
+
+export const keyOf = (d: Pick<Device, "userId" | "device">) => `${d.userId}/${d.device}`;
+
+export function deviceSpec(bench: Bench, d: Device): ConnSpec {
+  return {
+    key: keyOf(d),
+    kind: "app",
+    url: wsUrl(bench.server, `/v1/connect?device=${encodeURIComponent(d.device)}`),
+    token: signToken(d.userId, bench.secret),
+  };
+}
+
+export function echoSpec(server: BenchServer, key: string, kind: ConnKind = "echo"): ConnSpec {
+  const path = server.kind === "node-echo" ? "/" : `/bench/echo?name=${encodeURIComponent(key)}`;
+  return { key, kind, url: wsUrl(server, path) };
+}
+
+/** Opens the sockets on their agents; throws if any failed. */
+export async function openAll(bench: Bench, specs: { spec: ConnSpec; agent: number }[], concurrency = 32) {
+  const answers = await Promise.all(
+    bench.agents.map((agent, i) => {
+      const conns = specs.filter((s) => s.agent === i).map((s) => s.spec);
+      return conns.length === 0 ? { opened: 0, failed: 0 } : agent.call({ cmd: "open", conns, concurrency });
+    }),
+  );
+  const failed = answers.reduce((n, a) => n + a.failed, 0);
+  if (failed > 0) {
+    const first = answers.find((a) => "firstError" in a && a.firstError);
+    throw new Error(
+      `${failed} of ${specs.length} sockets failed to open: ${first && "firstError" in first ? first.firstError : ""}`,
+    );
+  }
+}
+
+export async function closeAll(bench: Bench): Promise<void> {
+  await Promise.all(bench.agents.map((a) => a.call({ cmd: "close" })));
+}
+
+/** An HTTP call to the bench server as `userId`. */
+export async function api(bench: Bench, userId: string, method: string, path: string, body?: unknown) {
+  const res = await fetch(`${bench.server.url}${path}`, {
+    method,
+    headers: { Authorization: `Bearer ${signToken(userId, bench.secret)}`, "Content-Type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}
+
+/** Creates a group (`POST /v1/chats`); null with the reason when the server has no groups. */
+export async function createGroup(bench: Bench, creator: string, members: string[]): Promise<string> {
+  const res = await api(bench, creator, "POST", "/v1/chats", { type: "group", title: "bench", members });
+  const chatId = res.body.chatId;
+  if (res.status !== 201 || typeof chatId !== "string") {
+    throw new Error(`group creation answered ${res.status}: ${JSON.stringify(res.body)}`);
+  }
+  return chatId;
+}
+
+export function notAvailable(name: string, unit: string, reason: string): FigureResult {
+  return { name, value: null, unit, baseline: null, ratio: null, conditions: { note: `n/a (${reason})` } };
+}
+
+export function row(
+  name: string,
+  value: number,
+  unit: string,
+  baseline: Baseline | null,
+  conditions: Record<string, unknown>,
+): FigureResult {
+  const ratio = baseline && baseline.value > 0 && Number.isFinite(value) ? value / baseline.value : null;
+  return { name, value, unit, baseline, ratio, conditions };
+}
+
+/** Runs `fn`; on failure records a row naming the error instead of the figure. */
+export async function figure(bench: Bench, name: string, unit: string, fn: () => Promise<void>): Promise<void> {
+  bench.log(`${name}`);
+  try {
+    await fn();
+  } catch (err) {
+    bench.log(`    failed: ${String(err)}`);
+    bench.results.push({ ...notAvailable(name, unit, "failed"), conditions: { error: String(err).slice(0, 300) } });
+  }
+}

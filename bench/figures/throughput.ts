@@ -1,0 +1,174 @@
+/**
+ * Figures 1-3: sustained sends into one chat (send → ack), delivered messages/s across many
+ * direct and group chats, and sender → recipient latency at half that load. Senders sit on
+ * agent 0, recipients on the other agents; recipients acknowledge with `received` like a client.
+ */
+import { directChatId } from "../../protocol/ids";
+import type { DeliveryReport, LoadTarget } from "../agent-protocol";
+import { type Bench, closeAll, createGroup, type Device, deviceSpec, keyOf, openAll } from "../context";
+import { findMaxRate, passes, type Search, type Step } from "../rate-search";
+import { summarize } from "../stats";
+import { closedLoopRate, loadOnAgents, minRate, stepOf } from "./echo";
+
+export interface Topology {
+  /** Per agent: the sockets that send, each into its chat. */
+  senders: LoadTarget[][];
+  /** Devices that receive each message. */
+  recipientsPerMessage: number;
+  sockets: number;
+}
+
+function perAgent(bench: Bench, senders: { key: string; chatId: string }[]): LoadTarget[][] {
+  return bench.agents.map((_, i) => (i === 0 ? senders : []));
+}
+
+/** `chats` direct chats, each between a sender (agent 0) and a recipient (the other agents). */
+export async function directTopology(bench: Bench, chats: number, tag: string): Promise<Topology> {
+  const devices: Device[] = [];
+  const senders: { key: string; chatId: string }[] = [];
+  const others = Math.max(1, bench.agents.length - 1);
+  for (let i = 0; i < chats; i++) {
+    const s: Device = { userId: `${bench.runId}-${tag}${i}-s`, device: "phone", agent: 0 };
+    const r: Device = { userId: `${bench.runId}-${tag}${i}-r`, device: "phone", agent: 1 + (i % others) };
+    devices.push(s, r);
+    senders.push({ key: keyOf(s), chatId: directChatId(s.userId, r.userId) });
+  }
+  await openAll(
+    bench,
+    devices.map((d) => ({ spec: deviceSpec(bench, d), agent: Math.min(d.agent, bench.agents.length - 1) })),
+  );
+  return { senders: perAgent(bench, senders), recipientsPerMessage: 1, sockets: devices.length };
+}
+
+/** `chats` groups of `size`: member 0 sends (agent 0), the others receive (the other agents). */
+export async function groupTopology(bench: Bench, chats: number, size: number, tag: string): Promise<Topology> {
+  const devices: Device[] = [];
+  const senders: { key: string; chatId: string }[] = [];
+  const others = Math.max(1, bench.agents.length - 1);
+  for (let g = 0; g < chats; g++) {
+    const users = Array.from({ length: size }, (_, i) => `${bench.runId}-${tag}${g}-m${i}`);
+    const chatId = await createGroup(bench, users[0] as string, users.slice(1));
+    users.forEach((userId, i) => {
+      devices.push({ userId, device: "phone", agent: i === 0 ? 0 : 1 + ((g + i) % others) });
+    });
+    senders.push({ key: keyOf({ userId: users[0] as string, device: "phone" }), chatId });
+  }
+  await openAll(
+    bench,
+    devices.map((d) => ({ spec: deviceSpec(bench, d), agent: Math.min(d.agent, bench.agents.length - 1) })),
+  );
+  return { senders: perAgent(bench, senders), recipientsPerMessage: size - 1, sockets: devices.length };
+}
+
+async function deliveries(bench: Bench, reset: boolean, withLatencies: boolean): Promise<DeliveryReport> {
+  const reports = await Promise.all(bench.agents.map((a) => a.call({ cmd: "deliveries", reset, withLatencies })));
+  const merged: DeliveryReport = { count: 0, latencies: [], tags: {} };
+  for (const r of reports) {
+    merged.count += r.count;
+    if (withLatencies) merged.latencies.push(...r.latencies);
+    for (const [tag, t] of Object.entries(r.tags)) {
+      const m = merged.tags[tag] ?? { count: 0, maxMs: 0 };
+      merged.tags[tag] = { count: m.count + t.count, maxMs: Math.max(m.maxMs, t.maxMs) };
+    }
+  }
+  return merged;
+}
+
+export { deliveries as collectDeliveries };
+
+/** Waits until deliveries stop arriving (the backlog of an earlier load is gone), then resets the counts. */
+export async function quiesce(bench: Bench): Promise<void> {
+  const deadline = Date.now() + bench.params.drainMs;
+  let last = -1;
+  let still = 0;
+  while (Date.now() < deadline && still < 3) {
+    const count = (await deliveries(bench, false, false)).count;
+    still = count === last ? still + 1 : 0;
+    last = count;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await deliveries(bench, true, false);
+}
+
+/** One step judged on delivery: `achieved` is delivered messages/s, latency is sender → recipient. */
+export async function deliveryStep(bench: Bench, topo: Topology, rate: number, durationMs: number): Promise<Step> {
+  await quiesce(bench);
+  const load = await loadOnAgents(bench, topo.senders, rate, durationMs);
+  const expected = load.sent * topo.recipientsPerMessage;
+  const deadline = Date.now() + bench.params.drainMs;
+  while (Date.now() < deadline && (await deliveries(bench, false, false)).count < expected) {
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  const got = await deliveries(bench, true, true);
+  const s = summarize(got.latencies, Math.max(0, expected - got.count));
+  return {
+    offered: rate,
+    achieved: got.count / (durationMs / 1000),
+    p50: s.p50,
+    p99: s.p99,
+    ok: passes(expected, got.count, s.p99, bench.params.sloMs) && load.errors === 0,
+  };
+}
+
+async function warmUp(bench: Bench, topo: Topology): Promise<void> {
+  const r = await loadOnAgents(bench, topo.senders, 0, 300, 2);
+  if (r.errors > 0) throw new Error(`warm-up sends failed: ${r.firstError}`);
+  await quiesce(bench);
+}
+
+/** Figure 1: one sender into one direct chat, judged on send → ack. */
+export async function sendsIntoOneChat(bench: Bench): Promise<Search> {
+  const topo = await directTopology(bench, 1, "f1-");
+  try {
+    await warmUp(bench, topo);
+    return await findMaxRate(
+      async () => {
+        const r = await loadOnAgents(bench, topo.senders, 0, bench.params.stepMs, 32);
+        return closedLoopRate(bench, r);
+      },
+      async (rate) => {
+        await quiesce(bench);
+        return stepOf(bench, rate, await loadOnAgents(bench, topo.senders, rate, bench.params.stepMs));
+      },
+      bench.log,
+      minRate(bench),
+      bench.params.maxSteps,
+    );
+  } finally {
+    await closeAll(bench);
+  }
+}
+
+export interface AggregateResult {
+  search: Search;
+  /** Figure 3: the latency at half of the best send rate. */
+  half: Step | null;
+  sockets: number;
+}
+
+/** Figure 2 (and 3 at half its load) over `topo`'s chats. */
+export async function aggregate(bench: Bench, open: () => Promise<Topology>): Promise<AggregateResult> {
+  const topo = await open();
+  try {
+    await warmUp(bench, topo);
+    const search = await findMaxRate(
+      async () => {
+        const r = await loadOnAgents(bench, topo.senders, 0, bench.params.stepMs, 1);
+        return closedLoopRate(bench, r);
+      },
+      (rate) => deliveryStep(bench, topo, rate, bench.params.stepMs),
+      bench.log,
+      minRate(bench),
+      bench.params.maxSteps,
+    );
+    let half: Step | null = null;
+    if (search.best) {
+      const rate = Math.max(1, Math.round(search.best.offered / 2));
+      half = await deliveryStep(bench, topo, rate, bench.params.stepMs * 2);
+      bench.log(`    at half load (${rate}/s): p50 ${half.p50.toFixed(1)} ms p99 ${half.p99.toFixed(1)} ms`);
+    }
+    return { search, half, sockets: topo.sockets };
+  } finally {
+    await closeAll(bench);
+  }
+}

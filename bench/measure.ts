@@ -1,0 +1,227 @@
+/**
+ * The baselines and figures 1-5, in the order they run: echo ceilings and floor, one chat,
+ * many chats (and latency at half that load), fan-out, and reconnect sync.
+ */
+
+import type { WorkerBuild } from "./bundle";
+import { type Bench, type FigureResult, figure, notAvailable, row } from "./context";
+import { echoAtRate, echoMaxRate } from "./figures/echo";
+import { directDelivery, groupFanout } from "./figures/fanout";
+import { reconnectSync } from "./figures/sync";
+import { aggregate, directTopology, groupTopology, sendsIntoOneChat } from "./figures/throughput";
+import { type BenchServer, startWorkerd } from "./servers";
+
+/** DO state on a tmpfs: the same path without the disk, to isolate what persistence costs. */
+const TMPFS = "/dev/shm";
+
+export async function measureAll(bench: Bench, nodeEcho: BenchServer, build: WorkerBuild): Promise<void> {
+  const p = bench.params;
+  const R = bench.results;
+  const slo = `p99 < ${p.sloMs} ms`;
+  let nodeEcho1: FigureResult | null = null;
+  let doEcho1: FigureResult | null = null;
+  let doEchoN: FigureResult | null = null;
+  const base = (r: FigureResult | null) => (r?.value ? { name: r.name, value: r.value, unit: r.unit } : null);
+
+  await figure(bench, "baseline: Node ws echo, 1 socket", "frames/s", async () => {
+    const s = await echoMaxRate(bench, { server: nodeEcho, sockets: 1, prefix: "node1" });
+    nodeEcho1 = row("baseline: Node ws echo, 1 socket", s.best?.achieved ?? 0, "frames/s", null, {
+      slo,
+      p50: s.best?.p50,
+      p99: s.best?.p99,
+      probe: s.probe,
+    });
+    R.push(nodeEcho1);
+  });
+  await figure(bench, "baseline: DO echo, 1 socket", "frames/s", async () => {
+    const s = await echoMaxRate(bench, { server: bench.server, sockets: 1, prefix: "echo1" });
+    doEcho1 = row("baseline: DO echo, 1 socket", s.best?.achieved ?? 0, "frames/s", base(nodeEcho1), {
+      slo,
+      p50: s.best?.p50,
+      p99: s.best?.p99,
+      probe: s.probe,
+    });
+    R.push(doEcho1);
+  });
+  await figure(bench, `baseline: DO echo, ${p.chats} sockets`, "frames/s", async () => {
+    const s = await echoMaxRate(bench, { server: bench.server, sockets: p.chats, prefix: "echoN" });
+    doEchoN = row(`baseline: DO echo, ${p.chats} sockets`, s.best?.achieved ?? 0, "frames/s", null, {
+      slo,
+      p50: s.best?.p50,
+      p99: s.best?.p99,
+      probe: s.probe,
+      objects: p.chats,
+    });
+    R.push(doEchoN);
+  });
+
+  let fig1: FigureResult | null = null;
+  await figure(bench, "1. sends into one chat (send → ack)", "msgs/s", async () => {
+    const s = await sendsIntoOneChat(bench);
+    fig1 = row("1. sends into one chat (send → ack)", s.best?.achieved ?? 0, "msgs/s", base(doEcho1), {
+      slo,
+      p50: s.best?.p50,
+      p99: s.best?.p99,
+      probe: s.probe,
+      chat: "direct, 1 sender socket, recipient online",
+    });
+    R.push(fig1);
+  });
+  await figure(bench, "1c. one chat, state on disk vs tmpfs", "msgs/s", async () => {
+    const tmpfs = await startWorkerd(build, { stateBase: TMPFS });
+    try {
+      const s = await sendsIntoOneChat({ ...bench, server: tmpfs });
+      const f1 = fig1 as FigureResult | null;
+      R.push(
+        row(
+          "1c. one chat: disk vs state on tmpfs",
+          f1?.value ?? 0,
+          "msgs/s",
+          { name: "1. with Durable Object state on tmpfs (no disk)", value: s.best?.achieved ?? 0, unit: "msgs/s" },
+          { slo, tmpfsP50: s.best?.p50, tmpfsP99: s.best?.p99, note: "ratio < 1: what the disk costs" },
+        ),
+      );
+    } finally {
+      await tmpfs.stop();
+    }
+  });
+
+  const chatsLabel = `${p.chats} direct chats`;
+  await figure(bench, `2. delivered msgs/s, ${chatsLabel}`, "msgs/s", async () => {
+    const a = await aggregate(bench, () => directTopology(bench, p.chats, "f2d"));
+    R.push(
+      row(`2. delivered msgs/s, ${chatsLabel}`, a.search.best?.achieved ?? 0, "msgs/s", base(doEchoN), {
+        slo,
+        p50: a.search.best?.p50,
+        p99: a.search.best?.p99,
+        sendRate: a.search.best?.offered,
+        sockets: a.sockets,
+      }),
+    );
+    if (!a.half) return;
+    const echo = await echoAtRate(
+      bench,
+      { server: bench.server, sockets: p.chats, prefix: "echo3" },
+      a.half.offered,
+      p.stepMs * 2,
+    );
+    const cond = { rate: a.half.offered, chats: p.chats, echoRate: echo.offered };
+    R.push(
+      row(
+        "3. sender → recipient p50 at half of 2 (direct)",
+        a.half.p50,
+        "ms",
+        { name: "DO echo round trip p50, same rate", value: echo.p50, unit: "ms" },
+        cond,
+      ),
+    );
+    R.push(
+      row(
+        "3. sender → recipient p99 at half of 2 (direct)",
+        a.half.p99,
+        "ms",
+        { name: "DO echo round trip p99, same rate", value: echo.p99, unit: "ms" },
+        cond,
+      ),
+    );
+  });
+  const groupsLabel = `${p.groups} groups × ${p.groupSize}`;
+  if (!bench.groups.available) {
+    R.push(notAvailable(`2. delivered msgs/s, ${groupsLabel}`, "msgs/s", bench.groups.reason));
+  } else {
+    await figure(bench, `2. delivered msgs/s, ${groupsLabel}`, "msgs/s", async () => {
+      const a = await aggregate(bench, () => groupTopology(bench, p.groups, p.groupSize, "f2g"));
+      R.push(
+        row(`2. delivered msgs/s, ${groupsLabel}`, a.search.best?.achieved ?? 0, "msgs/s", base(doEchoN), {
+          slo,
+          p50: a.search.best?.p50,
+          p99: a.search.best?.p99,
+          sendRate: a.search.best?.offered,
+          sockets: a.sockets,
+        }),
+      );
+      if (!a.half) return;
+      const echo = await echoAtRate(
+        bench,
+        { server: bench.server, sockets: p.chats, prefix: "echo3g" },
+        Math.round(a.half.achieved),
+        p.stepMs * 2,
+      );
+      const cond = { sendRate: a.half.offered, deliveredRate: Math.round(a.half.achieved), echoRate: echo.offered };
+      R.push(
+        row(
+          "3. sender → recipient p50 at half of 2 (groups)",
+          a.half.p50,
+          "ms",
+          { name: "DO echo round trip p50, same frames/s", value: echo.p50, unit: "ms" },
+          cond,
+        ),
+      );
+      R.push(
+        row(
+          "3. sender → recipient p99 at half of 2 (groups)",
+          a.half.p99,
+          "ms",
+          { name: "DO echo round trip p99, same frames/s", value: echo.p99, unit: "ms" },
+          cond,
+        ),
+      );
+    });
+  }
+
+  let direct: { p50: number; p99: number } | null = null;
+  await figure(bench, "4. baseline: one direct delivery", "ms", async () => {
+    direct = await directDelivery(bench);
+    bench.log(`    direct delivery p50 ${direct.p50.toFixed(1)} ms p99 ${direct.p99.toFixed(1)} ms`);
+  });
+  for (const size of p.fanoutSizes) {
+    if (!bench.groups.available)
+      R.push(notAvailable(`4. fan-out to ${size} online members`, "ms", bench.groups.reason));
+  }
+  if (bench.groups.available) {
+    await figure(bench, "4. fan-out to online group members", "ms", async () => {
+      const d = direct as { p50: number; p99: number } | null;
+      for (const f of await groupFanout(bench, p.fanoutSizes)) {
+        const cond = { sends: p.fanoutSends, members: f.size, online: f.size };
+        R.push(
+          row(
+            `4. fan-out to ${f.size} members, last receives, p50`,
+            f.latency.p50,
+            "ms",
+            d ? { name: "one direct delivery p50", value: d.p50, unit: "ms" } : null,
+            cond,
+          ),
+        );
+        R.push(
+          row(
+            `4. fan-out to ${f.size} members, last receives, p99`,
+            f.latency.p99,
+            "ms",
+            d ? { name: "one direct delivery p99", value: d.p99, unit: "ms" } : null,
+            cond,
+          ),
+        );
+      }
+    });
+  }
+
+  await figure(bench, `5. reconnect sync of ${p.syncMessages} missed messages`, "ms", async () => {
+    const f = await reconnectSync(bench);
+    R.push(
+      row(
+        `5. reconnect sync of ${p.syncMessages} missed messages`,
+        f.sync.ms,
+        "ms",
+        { name: "DO echo: connect + same bytes in same round trips", value: f.echoMs, unit: "ms" },
+        {
+          pages: f.sync.pages,
+          pageLimit: 500,
+          readyMs: f.sync.readyMs,
+          listedInReady: f.sync.listedInReady,
+          bytes: f.sync.pageBytes.reduce((a, b) => a + b, 0),
+          sendMs: f.sendMs,
+        },
+      ),
+    );
+  });
+}

@@ -1,0 +1,55 @@
+/**
+ * The benchmark's smoke run (tiny sizes, its own workerd server): every figure and baseline
+ * produces a well-formed row and the report files are written. No timing is asserted: speed
+ * is only measured by `npm run bench`.
+ */
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { expect, it } from "vitest";
+import type { FigureResult } from "../../bench/context";
+import { runBench } from "../../bench/harness";
+import { writeReport } from "../../bench/report";
+
+function wellFormed(r: FigureResult): void {
+  expect(typeof r.name).toBe("string");
+  expect(typeof r.unit).toBe("string");
+  expect(r.value === null || Number.isFinite(r.value)).toBe(true);
+  expect(r.conditions).toBeTypeOf("object");
+  if (r.baseline !== null) {
+    expect(typeof r.baseline.name).toBe("string");
+    expect(Number.isFinite(r.baseline.value)).toBe(true);
+  }
+  if (r.ratio !== null) {
+    expect(r.baseline).not.toBeNull();
+    expect(r.ratio).toBeCloseTo((r.value ?? Number.NaN) / (r.baseline?.value ?? Number.NaN), 6);
+  }
+}
+
+it("the benchmark runs every figure at tiny sizes and reports well-formed results", { timeout: 180_000 }, async () => {
+  const out = await runBench({ mode: "smoke" });
+  for (const r of out.results) wellFormed(r);
+  const failed = out.results.filter((r) => typeof r.conditions.error === "string");
+  expect(failed.map((r) => `${r.name}: ${r.conditions.error}`)).toEqual([]);
+  for (const figure of ["1.", "2.", "3.", "4.", "5.", "6."]) {
+    const rows = out.results.filter((r) => r.name.startsWith(figure));
+    expect(rows.length, `figure ${figure}`).toBeGreaterThan(0);
+    expect(
+      rows.some((r) => r.value !== null && r.value > 0),
+      `figure ${figure} has a value`,
+    ).toBe(true);
+  }
+  expect(out.results.some((r) => r.name.startsWith("baseline: DO echo"))).toBe(true);
+
+  const dir = mkdtempSync(join(tmpdir(), "bench-smoke-"));
+  try {
+    writeReport(dir, out.results, out.meta);
+    const json = JSON.parse(readFileSync(join(dir, "latest.json"), "utf8")) as FigureResult[];
+    expect(json.map((r) => r.name)).toEqual(out.results.map((r) => r.name));
+    expect(readFileSync(join(dir, "latest.svg"), "utf8")).toMatch(/^<svg[\s\S]*<\/svg>\s*$/);
+    expect(readFileSync(join(dir, "latest.md"), "utf8")).toContain("](latest.svg)");
+    expect(existsSync(join(dir, "latest.meta.json"))).toBe(true);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
