@@ -181,6 +181,28 @@ describe("sockets per user", () => {
   });
 });
 
+describe("sockets per user, zombies", () => {
+  it("sockets silent for 60 s (gone without a close) do not hold places", async () => {
+    const { runInDurableObject } = await import("cloudflare:test");
+    const max = settings.maxSocketsPerUser;
+    const zed = await user("zed");
+    const sockets: TestSocket[] = [];
+    for (let i = 0; i < max; i++) sockets.push((await connect(zed.token, `dev-${i}`)).socket);
+    const over = await upgrade(`/v1/connect?device=late`, { Authorization: `Bearer ${zed.token}` });
+    expect(over.status).toBe(429);
+    const long = Date.now() - 61_000;
+    await runInDurableObject(env.USER.get(env.USER.idFromName(zed.id)), (_i, state) => {
+      for (const ws of state.getWebSockets()) {
+        ws.serializeAttachment({ ...(ws.deserializeAttachment() as object), lastHeard: long });
+      }
+    });
+    const late = await connect(zed.token, "late");
+    expect(late.ready).toMatchObject({ type: "ready", deviceId: "late" });
+    late.socket.close();
+    for (const s of sockets) s.close();
+  });
+});
+
 describe("frame size", () => {
   it(`a frame of ${MAX_FRAME_BYTES} bytes is read (and refused as bad JSON); one byte more closes with 1009`, async () => {
     const ivy = await user("ivy");
