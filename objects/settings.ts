@@ -11,6 +11,8 @@ export interface Settings {
   sendRatePerSecond: number;
   /** Sends a user may make at once before the rate applies (the token bucket's size). */
   sendBurst: number;
+  /** Refused sends within 10 s after which a socket is closed as a flood (1008). */
+  floodCloseAfter: number;
   /** Sockets one user may have open at once; a new device's upgrade over it gets 429. */
   maxSocketsPerUser: number;
   /** Exact origins that may open a WebSocket from a browser (`ALLOWED_ORIGINS`); null: any. */
@@ -20,6 +22,7 @@ export interface Settings {
 export const DEFAULT_SEND_RATE_PER_SECOND = 20;
 export const DEFAULT_SEND_BURST = 100;
 export const DEFAULT_MAX_SOCKETS_PER_USER = 10;
+export const DEFAULT_FLOOD_CLOSE_AFTER = 1_000;
 
 function positiveInt(value: unknown, fallback: number): number {
   const n = typeof value === "string" ? Number(value) : typeof value === "number" ? value : Number.NaN;
@@ -33,6 +36,7 @@ export function settingsOf(env: object): Settings {
     sendRatePerSecond: positiveInt(vars.SEND_RATE_PER_SECOND, DEFAULT_SEND_RATE_PER_SECOND),
     sendBurst: positiveInt(vars.SEND_BURST, DEFAULT_SEND_BURST),
     maxSocketsPerUser: positiveInt(vars.MAX_SOCKETS_PER_USER, DEFAULT_MAX_SOCKETS_PER_USER),
+    floodCloseAfter: positiveInt(vars.FLOOD_CLOSE_AFTER, DEFAULT_FLOOD_CLOSE_AFTER),
     allowedOrigins: originList(vars.ALLOWED_ORIGINS),
   };
 }

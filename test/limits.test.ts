@@ -181,6 +181,28 @@ describe("sockets per user", () => {
   });
 });
 
+describe("floods", () => {
+  it("a socket that keeps sending through its rate_limited errors is closed with 1008; others are unaffected", async () => {
+    const flooder = await user("flooder");
+    const peer = await user("peer");
+    const chatId = await openDirect(flooder, peer);
+    const phone = (await connect(flooder.token, "phone")).socket;
+    const p = (await connect(peer.token, "phone")).socket;
+    const total = settings.sendBurst + settings.floodCloseAfter + 50;
+    for (let i = 0; i < total && !phone.closed; i++) {
+      phone.send({ type: "send", chatId, clientMsgId: `f${i}`, body: "x" });
+    }
+    expect((await phone.waitClosed(30_000)).code).toBe(1008);
+    const limited = phone.frames.filter((f) => f.type === "error" && f.code === "rate_limited").length;
+    expect(limited).toBe(settings.floodCloseAfter);
+    // The peer's socket and the flooder's other devices still work.
+    expect(await p.request({ type: "send", chatId, clientMsgId: "calm", body: "still here" })).toMatchObject({
+      type: "ack",
+    });
+    p.close();
+  }, 60_000);
+});
+
 describe("sockets per user, zombies", () => {
   it("sockets silent for 60 s (gone without a close) do not hold places", async () => {
     const { runInDurableObject } = await import("cloudflare:test");

@@ -4,4 +4,13 @@ interface Env {
   FAULT_INJECTION?: string;
   /** Most members a group may have (default 1024). */
   MAX_GROUP_MEMBERS?: string;
+  /** Per-user sends per second, sustained (default 20), and the burst allowed (default 100). */
+  SEND_RATE_PER_SECOND?: string;
+  SEND_BURST?: string;
+  /** Refused sends within 10 s after which a socket is closed with 1008 (default 1000). */
+  FLOOD_CLOSE_AFTER?: string;
+  /** Sockets one user may have open at once (default 10). */
+  MAX_SOCKETS_PER_USER?: string;
+  /** Comma-separated exact origins allowed to open a WebSocket from a browser; unset: any. */
+  ALLOWED_ORIGINS?: string;
 }

@@ -36,7 +36,11 @@ export async function handleFrame(
 }
 
 async function onSend(user: UserObject, ws: WebSocket, socket: SocketState, frame: SendFrame): Promise<void> {
-  if (!user.sendLimit.take()) return sendError(ws, { code: "rate_limited", message: RATE_LIMITED_MESSAGE }, frame.id);
+  if (!user.sendLimit.take()) {
+    // A client that ignores `rate_limited` and keeps sending is a flood: it loses its socket.
+    if (user.floods.refuse(ws) > user.settings.floodCloseAfter) return ws.close(1008, "flood: too many refused sends");
+    return sendError(ws, { code: "rate_limited", message: RATE_LIMITED_MESSAGE }, frame.id);
+  }
   const result = await user.sends.submit(frame.chatId, socket.userId, {
     clientMsgId: frame.clientMsgId,
     body: frame.body,

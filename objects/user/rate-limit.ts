@@ -36,3 +36,24 @@ export class TokenBucket {
 export function sendLimiter(settings: Pick<Settings, "sendRatePerSecond" | "sendBurst">): TokenBucket {
   return new TokenBucket(settings.sendRatePerSecond, settings.sendBurst);
 }
+
+const FLOOD_WINDOW_MS = 10_000;
+
+/** Counts each socket's refused sends over a 10 s window, to tell a flood from a burst. */
+export class FloodMeter {
+  private readonly windows = new WeakMap<WebSocket, { start: number; refused: number }>();
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  /** Records one refused send; answers how many this socket had refused in the current window. */
+  refuse(ws: WebSocket): number {
+    const now = this.now();
+    const w = this.windows.get(ws);
+    if (!w || now - w.start >= FLOOD_WINDOW_MS) {
+      this.windows.set(ws, { start: now, refused: 1 });
+      return 1;
+    }
+    w.refused += 1;
+    return w.refused;
+  }
+}

@@ -24,7 +24,7 @@ import { settingsOf } from "../settings";
 import { handleFrame, sendError } from "./frames";
 import { Inbox } from "./inbox";
 import { Presence, type PresenceFrame } from "./presence";
-import { sendLimiter, type TokenBucket } from "./rate-limit";
+import { FloodMeter, sendLimiter, type TokenBucket } from "./rate-limit";
 import * as schema from "./schema";
 import { SendQueue } from "./send-queue";
 import { socketLimitMessage, socketLimitReached } from "./socket-limit";
@@ -74,6 +74,9 @@ export class UserObject extends DurableObject<Env> {
   readonly sends: SendQueue;
   /** Sends per user per second, shared by every device and the HTTP send route. */
   readonly sendLimit: TokenBucket;
+  readonly settings = settingsOf(this.env);
+  /** Sends refused by the rate limit, per socket, over the last window (memory only). */
+  readonly floods = new FloodMeter();
   private readonly chatLocks = new Map<string, Promise<void>>();
   /** Which device sent a recently acked message, so a gap refill does not echo it back. */
   readonly sentBy = new RecentSends();
@@ -82,7 +85,7 @@ export class UserObject extends DurableObject<Env> {
     super(ctx, env);
     this.db = drizzle(ctx.storage, { schema });
     this.sends = new SendQueue((chatId, userId, items) => this.chat(chatId).send(chatId, userId, items));
-    this.sendLimit = sendLimiter(settingsOf(env));
+    this.sendLimit = sendLimiter(this.settings);
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
     void ctx.blockConcurrencyWhile(async () => {
       await migrate(this.db, migrations);
@@ -105,7 +108,7 @@ export class UserObject extends DurableObject<Env> {
         { status: 400 },
       );
     }
-    const maxSockets = settingsOf(this.env).maxSocketsPerUser;
+    const maxSockets = this.settings.maxSocketsPerUser;
     if (socketLimitReached(this.ctx, deviceId.data, maxSockets)) {
       return Response.json(
         { error: { code: "rate_limited", message: socketLimitMessage(maxSockets) } },
