@@ -26,7 +26,7 @@ import {
   readHistory,
   readMessage,
 } from "./log";
-import { writeRemoval, writeWatermarks } from "./membership";
+import { writeWatermarks } from "./membership";
 import { advance, type MemberRow, ReceiptTracker } from "./receipts";
 import * as schema from "./schema";
 
@@ -324,10 +324,6 @@ export class ChatObject extends DurableObject<Env> {
     if (this.chat.chatId !== chatId) return refuse("internal", "chat id does not match this object");
     if (!this.chat.members.has(caller)) return NOT_A_MEMBER;
     return ok(this.chat);
-  }
-
-  writeRemoval(tx: ChatTx, member: MemberRow, leftSeq: number): void {
-    writeRemoval(tx, member, leftSeq);
   }
 
   deliveryOf(chat: ChatState, messages: Message[]): Delivery {

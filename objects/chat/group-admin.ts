@@ -2,11 +2,11 @@
  * Group membership operations of the chat object: create, add, remove or leave, and role
  * changes. Admins add, remove and promote; anyone leaves. Each change is a system message.
  */
-import { MAX_HISTORY_LIMIT, MAX_TITLE_LENGTH, type Message } from "../../protocol";
+import { MAX_HISTORY_LIMIT, MAX_TITLE_LENGTH, type Message, type SystemEvent, systemBody } from "../../protocol";
 import { type Outcome, ok, refuse } from "../outcome";
 import type { ChatObject, ChatState } from "./chat-object";
 import { readHistory } from "./log";
-import { type SystemEvent, systemBody, writeGroupInfo, writeMember } from "./membership";
+import { writeGroupInfo, writeMember, writeRemoval } from "./membership";
 import type { MemberRow } from "./receipts";
 
 type Role = "admin" | "member";
@@ -85,7 +85,7 @@ export class GroupAdmin {
     const removal = this.chat.commit((tx, append) => {
       const event: SystemEvent = actor === userId ? { event: "left", actor } : { event: "removed", actor, userId };
       const m = append(this.system(event));
-      this.chat.writeRemoval(tx, member, m.seq);
+      writeRemoval(tx, member, m.seq);
       const rest = [...chat.members.values()].filter((r) => r.userId !== userId);
       if (member.role === "admin" && rest.length > 0 && !rest.some((r) => r.role === "admin")) {
         heir = rest.reduce((a, b) => (b.joinedSeq < a.joinedSeq ? b : a));

@@ -1,5 +1,5 @@
 /**
- * Group membership changes. Each one is a `system` message with its own seq in the chat's log,
+ * Writes for group membership. Each change is a `system` message with its own seq in the chat's log,
  * written in the same transaction as the member rows, so sync carries it like any message.
  * The system message body is JSON: `{"event","actor","userId"?,"title"?,"members"?}`.
  */
@@ -7,9 +7,6 @@ import { eq } from "drizzle-orm";
 import type { ChatTx } from "./log";
 import type { MemberRow } from "./receipts";
 import * as schema from "./schema";
-
-export type { SystemEvent } from "../../protocol";
-export { systemBody } from "../../protocol";
 
 /** Writes a new group's info; its members and its seq 1 (`created`) are written beside it. */
 export function writeGroupInfo(tx: ChatTx, chatId: string, creator: string, title: string, ts: number): void {
