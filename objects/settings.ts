@@ -15,7 +15,7 @@ export interface Settings {
   floodCloseAfter: number;
   /** Sockets one user may have open at once; a new device's upgrade over it gets 429. */
   maxSocketsPerUser: number;
-  /** Exact origins that may open a WebSocket from a browser (`ALLOWED_ORIGINS`); null: any. */
+  /** Exact origins that may open a WebSocket from a browser (`ALLOWED_ORIGINS`); null allows every origin. */
   allowedOrigins: ReadonlySet<string> | null;
 }
 

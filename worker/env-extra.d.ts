@@ -11,6 +11,6 @@ interface Env {
   FLOOD_CLOSE_AFTER?: string;
   /** Sockets one user may have open at once (default 10). */
   MAX_SOCKETS_PER_USER?: string;
-  /** Comma-separated exact origins allowed to open a WebSocket from a browser; unset: any. */
+  /** Comma-separated exact origins allowed to open a WebSocket from a browser; unset allows every origin. */
   ALLOWED_ORIGINS?: string;
 }

@@ -212,7 +212,7 @@ export async function storedSeqs(chatId: string): Promise<number[]> {
   });
 }
 
-/** A JWT built by hand (not by the code under test), for auth tests: any header, any claims. */
+/** A JWT built by hand (not by the code under test), for auth tests, with whatever header and claims they need. */
 export async function forgeToken(
   claims: Record<string, unknown>,
   options: { alg?: string; secret?: string; header?: Record<string, unknown> } = {},
