@@ -48,9 +48,11 @@ async function onSend(user: UserObject, ws: WebSocket, socket: SocketState, fram
   });
   if (!result.ok) return sendError(ws, result, frame.id);
   const { seq, ts } = result.value;
-  user.inbox.markSent(socket.deviceId, frame.chatId, seq);
   if (!result.value.duplicate) user.sentBy.note(frame.chatId, seq, socket.deviceId);
+  // The message is durable in the chat object; the ack goes out before this object's own
+  // bookkeeping is written, so it does not wait for that write to reach disk.
   sendFrame(ws, { type: "ack", id: frame.id, chatId: frame.chatId, clientMsgId: frame.clientMsgId, seq, ts });
+  user.inbox.markSent(socket.deviceId, frame.chatId, seq);
 }
 
 async function onHistory(user: UserObject, ws: WebSocket, socket: SocketState, frame: HistoryFrame): Promise<void> {

@@ -205,9 +205,8 @@ export class UserObject extends DurableObject<Env> {
       if (gap > 0 && gap <= MAX_GAP_REFILL) {
         fresh = [...(await this.fetchRange(chatId, userId, lastSeq, head.seq - 1)), ...fresh];
       }
-      const newest = fresh.at(-1) as Message;
-      this.inbox.upsert(chatId, type, title, newest.seq);
-      if (delivery.left) this.inbox.deactivate(chatId);
+      // The messages are durable in the chat object: push them before this object writes its
+      // inbox, so devices do not wait for that write to reach disk.
       const origins = delivery.origins ?? {};
       for (const m of fresh) {
         const text = JSON.stringify({ type: "message", ...m });
@@ -217,6 +216,9 @@ export class UserObject extends DurableObject<Env> {
           sendRaw(ws, text);
         }
       }
+      const newest = fresh.at(-1) as Message;
+      this.inbox.upsert(chatId, type, title, newest.seq);
+      if (delivery.left) this.inbox.deactivate(chatId);
     });
   }
 
