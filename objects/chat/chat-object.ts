@@ -210,13 +210,20 @@ export class ChatObject extends DurableObject<Env> {
   }
 
   /** A member's device acknowledged (`delivered`) or read messages up to `seq`. */
-  async markReceipt(chatId: string, userId: string, status: ReceiptStatus, seq: number): Promise<Outcome<Watermarks>> {
+  markReceipt(chatId: string, userId: string, status: ReceiptStatus, seq: number): Promise<Outcome<Watermarks>> {
+    return this.markReceipts(chatId, userId, { delivered: seq, read: status === "read" ? seq : 0 });
+  }
+
+  /** A member's receipts, merged by its user object: delivered and read up to the given seqs. */
+  async markReceipts(chatId: string, userId: string, marks: Watermarks): Promise<Outcome<Watermarks>> {
     await this.prepare(chatId, userId);
     const access = this.access(chatId, userId);
     if (!access.ok) return access;
     const chat = access.value;
     const member = chat.members.get(userId) as MemberRow;
-    if (advance(member, status, seq, chat.lastSeq)) {
+    const delivered = advance(member, "delivered", marks.delivered, chat.lastSeq);
+    const read = marks.read > 0 && advance(member, "read", marks.read, chat.lastSeq);
+    if (delivered || read) {
       this.db.transaction((tx) => writeWatermarks(tx, member));
       if (chat.type === "direct") this.flushReceipts();
       else this.scheduleReceipts();

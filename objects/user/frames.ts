@@ -22,9 +22,8 @@ export async function handleFrame(
     case "history":
       return onHistory(user, ws, socket, frame);
     case "received":
-      return onReceived(user, ws, socket, frame);
     case "read":
-      return onRead(user, ws, socket, frame);
+      return onReceipt(user, ws, socket, frame);
     case "typing":
       return onTyping(user, ws, socket, frame);
     case "watch":
@@ -65,29 +64,13 @@ async function onHistory(user: UserObject, ws: WebSocket, socket: SocketState, f
   sendFrame(ws, { type: "history", id: frame.id, chatId: frame.chatId, ...page.value });
 }
 
-async function onReceived(
-  user: UserObject,
-  ws: WebSocket,
-  socket: SocketState,
-  frame: Frame<"received">,
-): Promise<void> {
+/** `received` and `read`: the device's cursor moves here; the chat hears of it through the receipt queue. */
+function onReceipt(user: UserObject, ws: WebSocket, socket: SocketState, frame: Frame<"received" | "read">): void {
   user.inbox.markHeld(socket.deviceId, frame.chatId, frame.seq);
+  const status = frame.type === "read" ? "read" : "delivered";
   const row = user.inbox.get(frame.chatId);
-  if (row?.active && frame.seq <= row.deliveredSeq) return;
-  const marks = await user.chat(frame.chatId).markReceipt(frame.chatId, socket.userId, "delivered", frame.seq);
-  if (!marks.ok) return sendError(ws, marks, frame.id);
-  user.inbox.setMarks(frame.chatId, marks.value);
-}
-
-async function onRead(user: UserObject, ws: WebSocket, socket: SocketState, frame: Frame<"read">): Promise<void> {
-  user.inbox.markHeld(socket.deviceId, frame.chatId, frame.seq);
-  const row = user.inbox.get(frame.chatId);
-  if (row?.active && frame.seq <= row.readSeq) return;
-  const marks = await user.chat(frame.chatId).markReceipt(frame.chatId, socket.userId, "read", frame.seq);
-  if (!marks.ok) return sendError(ws, marks, frame.id);
-  if (user.inbox.setMarks(frame.chatId, marks.value).readMoved) {
-    user.broadcast({ type: "read", chatId: frame.chatId, seq: marks.value.read }, socket.deviceId);
-  }
+  if (row?.active && frame.seq <= (status === "read" ? row.readSeq : row.deliveredSeq)) return;
+  user.receipts.submit(frame.chatId, socket.userId, frame.seq, { ws, deviceId: socket.deviceId, status, id: frame.id });
 }
 
 async function onTyping(user: UserObject, ws: WebSocket, socket: SocketState, frame: Frame<"typing">): Promise<void> {

@@ -18,6 +18,7 @@ import {
   type ServerFrame,
   systemEventOf,
 } from "../../protocol";
+import type { Watermarks } from "../chat/chat-object";
 import type { Delivery } from "../chat/fanout";
 import { type Outcome, ok, refuse } from "../outcome";
 import { settingsOf } from "../settings";
@@ -25,6 +26,7 @@ import { handleFrame, sendError } from "./frames";
 import { Inbox } from "./inbox";
 import { Presence, type PresenceFrame } from "./presence";
 import { FloodMeter, sendLimiter, type TokenBucket } from "./rate-limit";
+import { ReceiptQueue, type ReceiptWaiter } from "./receipt-queue";
 import * as schema from "./schema";
 import { SendQueue } from "./send-queue";
 import { socketLimitMessage, socketLimitReached } from "./socket-limit";
@@ -75,6 +77,11 @@ export class UserObject extends DurableObject<Env> {
   /** Sends per user per second, shared by every device and the HTTP send route. */
   readonly sendLimit: TokenBucket;
   readonly settings = settingsOf(this.env);
+  /** `received` and `read` on their way to the chat objects, merged while a call is in flight. */
+  readonly receipts = new ReceiptQueue(
+    (chatId, userId, marks) => this.chat(chatId).markReceipts(chatId, userId, marks),
+    (chatId, result, waiters) => this.receiptsDone(chatId, result, waiters),
+  );
   /** Sends refused by the rate limit, per socket, over the last window (memory only). */
   readonly floods = new FloodMeter();
   private readonly chatLocks = new Map<string, Promise<void>>();
@@ -232,6 +239,21 @@ export class UserObject extends DurableObject<Env> {
     return this.inbox
       .all()
       .map(({ chatId, type, title, lastSeq, readSeq }) => ({ chatId, type, title, lastSeq, readSeq }));
+  }
+
+  /** The chat's answer to merged receipts: errors to the frames it refused, `read` to the other devices. */
+  private receiptsDone(chatId: string, result: Outcome<Watermarks>, waiters: ReceiptWaiter[]): void {
+    if (!result.ok) {
+      for (const w of waiters) sendError(w.ws, result, w.id);
+      return;
+    }
+    if (!this.inbox.setMarks(chatId, result.value).readMoved) return;
+    const readers = new Set(waiters.filter((w) => w.status === "read").map((w) => w.deviceId));
+    const text = JSON.stringify({ type: "read", chatId, seq: result.value.read });
+    for (const ws of this.ctx.getWebSockets()) {
+      const device = stateOf(ws)?.deviceId;
+      if (device && !readers.has(device)) sendRaw(ws, text);
+    }
   }
 
   /** Frames from a chat object (receipts, typing) for every connected device. */

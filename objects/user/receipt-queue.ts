@@ -1,0 +1,68 @@
+/**
+ * `received` and `read` frames on their way to the chat objects, one call in flight per chat.
+ * Frames that arrive meanwhile are merged into the next call: receipts are watermarks, so
+ * only the highest seqs matter, and a burst of acknowledgements costs one call and one write.
+ */
+import type { ReceiptStatus } from "../../protocol";
+import type { Watermarks } from "../chat/chat-object";
+import type { Outcome } from "../outcome";
+
+/** The frame a receipt came from, to answer it with an error when the chat refuses. */
+export interface ReceiptWaiter {
+  ws: WebSocket;
+  deviceId: string;
+  status: ReceiptStatus;
+  id?: string;
+}
+
+export interface Marks {
+  delivered: number;
+  read: number;
+}
+
+export type MarkFn = (chatId: string, userId: string, marks: Marks) => Promise<Outcome<Watermarks>>;
+export type DoneFn = (chatId: string, result: Outcome<Watermarks>, waiters: ReceiptWaiter[]) => void;
+
+interface Pending extends Marks {
+  userId: string;
+  waiters: ReceiptWaiter[];
+}
+
+export class ReceiptQueue {
+  private readonly pending = new Map<string, Pending>();
+  private readonly busy = new Set<string>();
+
+  constructor(
+    private readonly mark: MarkFn,
+    private readonly done: DoneFn,
+  ) {}
+
+  /** Queues a receipt of `userId` (always this object's user) for `chatId` up to `seq`. */
+  submit(chatId: string, userId: string, seq: number, waiter: ReceiptWaiter): void {
+    const p = this.pending.get(chatId) ?? { userId, delivered: 0, read: 0, waiters: [] };
+    p.delivered = Math.max(p.delivered, seq);
+    if (waiter.status === "read") p.read = Math.max(p.read, seq);
+    p.waiters.push(waiter);
+    this.pending.set(chatId, p);
+    if (!this.busy.has(chatId)) void this.flush(chatId);
+  }
+
+  private async flush(chatId: string): Promise<void> {
+    this.busy.add(chatId);
+    try {
+      for (let p = this.pending.get(chatId); p; p = this.pending.get(chatId)) {
+        this.pending.delete(chatId);
+        let result: Outcome<Watermarks>;
+        try {
+          result = await this.mark(chatId, p.userId, { delivered: p.delivered, read: p.read });
+        } catch (err) {
+          console.error(`receipts for ${chatId} failed`, String(err));
+          result = { ok: false, code: "internal", message: "the receipt could not be recorded; send it again" };
+        }
+        this.done(chatId, result, p.waiters);
+      }
+    } finally {
+      this.busy.delete(chatId);
+    }
+  }
+}
