@@ -2,7 +2,7 @@
  * `npm run bench [-- --quick]`: runs the benchmark, prints the table and writes
  * bench/results/latest.{json,md,svg} (and a dated copy under bench/results/runs/).
  * `-- --smoke` runs the tiny version and writes nothing; `-- --serve [--tmpfs]` only starts the
- * bench server, for profiling by hand.
+ * bench server, for profiling by hand; `-- --setups` only compares the ways of running the server.
  */
 import { cpSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
@@ -28,9 +28,9 @@ if (args.has("--serve")) {
   await new Promise(() => {});
 }
 
-const out = await runBench({ mode, log });
+const out = await runBench({ mode, log, setupsOnly: args.has("--setups") });
 console.log(`\n${table(out.results)}\n`);
-if (mode !== "smoke") {
+if (mode !== "smoke" && !args.has("--setups")) {
   const dir = join(ROOT, "bench/results");
   writeReport(dir, out.results, out.meta);
   const runs = join(dir, "runs", out.meta.startedAt.replace(/[:.]/g, "-"));

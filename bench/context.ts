@@ -2,8 +2,9 @@
  * What every figure works with: the mode and its sizes, the servers, the client agents, users
  * with locally signed tokens, and the rows of results.
  */
-import type { ConnKind, ConnSpec } from "./agent-protocol";
+import type { ConnSpec } from "./agent-protocol";
 import type { Agent } from "./fleet";
+import { awaitIdle } from "./idle";
 import { signToken } from "./local-env";
 import type { BenchServer } from "./servers";
 
@@ -29,13 +30,15 @@ export interface Params {
   waitForHibernation: boolean;
   bodyBytes: number;
   compareServers: boolean;
+  /** Figure 1 again with state on tmpfs and without receipts, to isolate those costs (not in quick). */
+  isolateCosts: boolean;
 }
 
 export const PARAMS: Record<Mode, Params> = {
   smoke: {
     stepMs: 200,
     drainMs: 5_000,
-    maxSteps: 2,
+    maxSteps: 4,
     sloMs: 50,
     chats: 3,
     groups: 2,
@@ -47,11 +50,12 @@ export const PARAMS: Record<Mode, Params> = {
     waitForHibernation: false,
     bodyBytes: 64,
     compareServers: false,
+    isolateCosts: false,
   },
   quick: {
     stepMs: 700,
     drainMs: 15_000,
-    maxSteps: 8,
+    maxSteps: 6,
     sloMs: 50,
     chats: 20,
     groups: 10,
@@ -63,10 +67,11 @@ export const PARAMS: Record<Mode, Params> = {
     waitForHibernation: true,
     bodyBytes: 64,
     compareServers: false,
+    isolateCosts: false,
   },
   full: {
     stepMs: 3_000,
-    drainMs: 20_000,
+    drainMs: 10_000,
     maxSteps: 12,
     sloMs: 50,
     chats: 100,
@@ -79,6 +84,7 @@ export const PARAMS: Record<Mode, Params> = {
     waitForHibernation: true,
     bodyBytes: 64,
     compareServers: true,
+    isolateCosts: true,
   },
 };
 
@@ -132,9 +138,10 @@ export function deviceSpec(bench: Bench, d: Device): ConnSpec {
   };
 }
 
-export function echoSpec(server: BenchServer, key: string, kind: ConnKind = "echo"): ConnSpec {
-  const path = server.kind === "node-echo" ? "/" : `/bench/echo?name=${encodeURIComponent(key)}`;
-  return { key, kind, url: wsUrl(server, path) };
+/** A socket to the echo object named `key` (SQLite-backed, or key-value with `storage: "kv"`), or to the Node echo server. */
+export function echoSpec(server: BenchServer, key: string, storage: "sql" | "kv" = "sql"): ConnSpec {
+  const path = server.kind === "node-echo" ? "/" : `/bench/echo?storage=${storage}&name=${encodeURIComponent(key)}`;
+  return { key, kind: "echo", url: wsUrl(server, path) };
 }
 
 /** Opens the sockets on their agents; throws if any failed. */
@@ -195,7 +202,10 @@ export function row(
 
 /** Runs `fn`; on failure records a row naming the error instead of the figure. */
 export async function figure(bench: Bench, name: string, unit: string, fn: () => Promise<void>): Promise<void> {
-  bench.log(`${name}`);
+  const idle = await awaitIdle(bench.server);
+  bench.log(
+    `${name}${idle.waitedMs > 1_000 ? ` (after ${(idle.waitedMs / 1000).toFixed(1)} s for the server to be idle)` : ""}`,
+  );
   try {
     await fn();
   } catch (err) {

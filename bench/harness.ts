@@ -3,7 +3,7 @@
  * and figures 1-6 in one run, and answers the rows. A figure that fails or needs what the
  * server lacks (groups) becomes a row with no value and the reason, never a crash of the run.
  */
-import { cpus, totalmem } from "node:os";
+import { cpus, loadavg, totalmem } from "node:os";
 import { buildWorker, bundleNodeScripts, removeRunDir } from "./bundle";
 import { type Bench, createGroup, type FigureResult, type Mode, PARAMS } from "./context";
 import { memoryFigures } from "./figures/memory";
@@ -18,6 +18,8 @@ export interface RunOptions {
   mode: Mode;
   log?: (message: string) => void;
   agents?: number;
+  /** Only compare the ways of running the server (`--setups`). */
+  setupsOnly?: boolean;
 }
 
 export interface RunMeta {
@@ -25,6 +27,8 @@ export interface RunMeta {
   startedAt: string;
   durationS: number;
   machine: { cpus: number; cpuModel: string; memGiB: number; node: string };
+  /** The machine's load average (1 min) when the run started and ended: other work skews every figure. */
+  loadAverage: { start: number; end: number };
   server: string;
   setups: SetupCost[];
 }
@@ -45,6 +49,7 @@ async function groupsAvailable(bench: Bench): Promise<{ available: boolean; reas
 
 export async function runBench(options: RunOptions): Promise<RunOutput> {
   const started = Date.now();
+  const loadAtStart = loadavg()[0] ?? 0;
   const params = PARAMS[options.mode];
   const log = options.log ?? (() => {});
   const [scripts, build] = await Promise.all([bundleNodeScripts(), buildWorker()]);
@@ -69,9 +74,11 @@ export async function runBench(options: RunOptions): Promise<RunOutput> {
     };
     bench.groups = await groupsAvailable(bench);
     if (!bench.groups.available) log(`(${bench.groups.reason})`);
-    await measureAll(bench, nodeEcho, build);
-    await memoryFigures(bench, build, scripts);
-    if (params.compareServers) setups.push(...(await compareSetups(bench, build, scripts)));
+    if (!options.setupsOnly) {
+      await measureAll(bench, nodeEcho, build);
+      await memoryFigures(bench, build, scripts);
+    }
+    if (params.compareServers || options.setupsOnly) setups.push(...(await compareSetups(bench, build, scripts)));
     return {
       results: bench.results,
       meta: {
@@ -84,6 +91,7 @@ export async function runBench(options: RunOptions): Promise<RunOutput> {
           memGiB: round(totalmem() / 2 ** 30, 1),
           node: process.version,
         },
+        loadAverage: { start: round(loadAtStart, 2), end: round(loadavg()[0] ?? 0, 2) },
         server: "workerd serve (bench bundle from wrangler deploy --dry-run), Durable Object state on disk",
         setups,
       },

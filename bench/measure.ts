@@ -67,24 +67,45 @@ export async function measureAll(bench: Bench, nodeEcho: BenchServer, build: Wor
     });
     R.push(fig1);
   });
-  await figure(bench, "1c. one chat, state on disk vs tmpfs", "msgs/s", async () => {
-    const tmpfs = await startWorkerd(build, { stateBase: TMPFS });
-    try {
-      const s = await sendsIntoOneChat({ ...bench, server: tmpfs });
-      const f1 = fig1 as FigureResult | null;
-      R.push(
-        row(
-          "1c. one chat: disk vs state on tmpfs",
-          f1?.value ?? 0,
-          "msgs/s",
-          { name: "1. with Durable Object state on tmpfs (no disk)", value: s.best?.achieved ?? 0, unit: "msgs/s" },
-          { slo, tmpfsP50: s.best?.p50, tmpfsP99: s.best?.p99, note: "ratio < 1: what the disk costs" },
-        ),
-      );
-    } finally {
-      await tmpfs.stop();
-    }
-  });
+  if (p.isolateCosts) {
+    await figure(bench, "1c. one chat, state on disk vs tmpfs", "msgs/s", async () => {
+      const tmpfs = await startWorkerd(build, { stateBase: TMPFS });
+      try {
+        const s = await sendsIntoOneChat({ ...bench, server: tmpfs });
+        const f1 = fig1 as FigureResult | null;
+        R.push(
+          row(
+            "1c. one chat: disk vs state on tmpfs",
+            f1?.value ?? 0,
+            "msgs/s",
+            { name: "1. with Durable Object state on tmpfs (no disk)", value: s.best?.achieved ?? 0, unit: "msgs/s" },
+            { slo, tmpfsP50: s.best?.p50, tmpfsP99: s.best?.p99, note: "ratio < 1: what the disk costs" },
+          ),
+        );
+      } finally {
+        await tmpfs.stop();
+      }
+    });
+
+    await figure(bench, "1b. one chat, without delivery receipts", "msgs/s", async () => {
+      await Promise.all(bench.agents.map((a) => a.call({ cmd: "config", ackReceived: false })));
+      try {
+        const s = await sendsIntoOneChat(bench);
+        const f1 = fig1 as FigureResult | null;
+        R.push(
+          row(
+            "1b. one chat: with vs without `received` frames",
+            f1?.value ?? 0,
+            "msgs/s",
+            { name: "1. with recipients that never send `received`", value: s.best?.achieved ?? 0, unit: "msgs/s" },
+            { slo, withoutP50: s.best?.p50, withoutP99: s.best?.p99, note: "ratio < 1: what receipts cost" },
+          ),
+        );
+      } finally {
+        await Promise.all(bench.agents.map((a) => a.call({ cmd: "config", ackReceived: true })));
+      }
+    });
+  }
 
   const chatsLabel = `${p.chats} direct chats`;
   await figure(bench, `2. delivered msgs/s, ${chatsLabel}`, "msgs/s", async () => {

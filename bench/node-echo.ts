@@ -16,4 +16,11 @@ server.on("listening", () => {
   const addr = server.address();
   process.send?.({ port: typeof addr === "object" && addr ? addr.port : 0 });
 });
+// `{gc: true}` over IPC: a full collection (the process runs with --expose-gc), so the memory
+// figure reads a settled heap here too; answered with `{gcDone: true}`.
+process.on("message", (m: { gc?: boolean }) => {
+  if (!m.gc) return;
+  (globalThis as { gc?: () => void }).gc?.();
+  process.send?.({ gcDone: true });
+});
 process.on("disconnect", () => process.exit(0));

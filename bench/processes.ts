@@ -1,5 +1,5 @@
 /** Process trees and resident memory from /proc (Linux): which workerd processes a server runs, and their RSS. */
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 
 interface ProcInfo {
   pid: number;
@@ -74,4 +74,25 @@ export function cpuMs(pids: number[]): number {
     }
   }
   return total;
+}
+
+/** How many files `pid` holds open whose path contains `part` (e.g. the SQLite WAL files of live objects). */
+export function openFiles(pids: number[], part: string): number {
+  let count = 0;
+  for (const pid of pids) {
+    let fds: string[] = [];
+    try {
+      fds = readdirSync(`/proc/${pid}/fd`);
+    } catch {
+      continue;
+    }
+    for (const fd of fds) {
+      try {
+        if (readlinkSync(`/proc/${pid}/fd/${fd}`).includes(part)) count += 1;
+      } catch {
+        // closed meanwhile
+      }
+    }
+  }
+  return count;
 }

@@ -87,9 +87,11 @@ export function markdown(results: FigureResult[], meta: RunMeta, svgName: string
   const lines = [
     "# Benchmark results",
     "",
-    `Mode \`${meta.mode}\`, ${meta.startedAt}, ${meta.durationS} s on ${m.cpus} × ${m.cpuModel}, ${m.memGiB} GiB, Node ${m.node}.`,
+    `Mode \`${meta.mode}\`, ${meta.startedAt}, ${meta.durationS} s on ${m.cpus} × ${m.cpuModel}, ${m.memGiB} GiB, Node ${m.node};`,
+    `load average ${meta.loadAverage.start} at the start and ${meta.loadAverage.end} at the end (other work on the machine skews every figure, the ratios less).`,
     `Server: ${meta.server}. Clients: real WebSocket clients (\`ws\`) in separate processes, loopback only.`,
     "Every figure is shown next to a baseline measured in the same run; the ratio is figure / baseline.",
+    "How each figure is measured, and why the server runs in workerd directly: [bench/README.md](../README.md).",
     "",
     `![ratios](${svgName})`,
     "",

@@ -22,6 +22,8 @@ export interface BenchServer {
   url: string;
   /** The processes whose memory the bench reads (the workerd processes, or the Node echo server). */
   runtimePids(): number[];
+  /** A full garbage collection, where the server offers one (workerd: `/bench/gc`; Node: over IPC). */
+  gc(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -94,6 +96,11 @@ const mainWorker :Workerd.Worker = (
 `;
 }
 
+/** Three full collections through the bench Worker's `/bench/gc` (workerd runs with --expose-gc). */
+async function gcOver(url: string): Promise<void> {
+  for (let i = 0; i < 3; i++) await fetch(`${url}/bench/gc`);
+}
+
 async function waitHealthy(url: string, child: ChildProcess, output: () => string): Promise<void> {
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
@@ -118,7 +125,13 @@ function capture(child: ChildProcess): () => string {
   return () => out;
 }
 
-function stopper(child: ChildProcess, group: boolean, cleanup: () => void): () => Promise<void> {
+/** Stops a child (or its whole process group); `first` is the first signal, SIGKILL follows after 5 s. */
+function stopper(
+  child: ChildProcess,
+  group: boolean,
+  cleanup: () => void,
+  first: NodeJS.Signals = "SIGTERM",
+): () => Promise<void> {
   return tracked(async () => {
     const signal = (s: NodeJS.Signals) => {
       try {
@@ -130,7 +143,7 @@ function stopper(child: ChildProcess, group: boolean, cleanup: () => void): () =
     };
     if (child.exitCode === null && child.signalCode === null) {
       const exited = new Promise((r) => child.once("exit", r));
-      signal("SIGTERM");
+      signal(first);
       const timer = setTimeout(() => signal("SIGKILL"), 5_000);
       await exited;
       clearTimeout(timer);
@@ -148,17 +161,23 @@ export async function startWorkerd(build: WorkerBuild, opts: { stateBase?: strin
   const child = spawn(workerdBinary(), ["serve", configPath], { stdio: ["ignore", "pipe", "pipe"] });
   const output = capture(child);
   const url = `http://127.0.0.1:${port}`;
-  const stop = stopper(child, false, () => {
-    rmSync(state, { recursive: true, force: true });
-    rmSync(configPath, { force: true });
-  });
+  // SIGKILL at once: workerd drains open sockets on SIGTERM, and the bench's state is thrown away anyway.
+  const stop = stopper(
+    child,
+    false,
+    () => {
+      rmSync(state, { recursive: true, force: true });
+      rmSync(configPath, { force: true });
+    },
+    "SIGKILL",
+  );
   try {
     await waitHealthy(url, child, output);
   } catch (err) {
     await stop();
     throw err;
   }
-  return { kind: "workerd", url, runtimePids: () => (child.pid ? [child.pid] : []), stop };
+  return { kind: "workerd", url, runtimePids: () => (child.pid ? [child.pid] : []), gc: () => gcOver(url), stop };
 }
 
 /** A Node host process (Miniflare or unstable_startWorker) that reports `{ready}` over IPC. */
@@ -180,13 +199,14 @@ async function startHost(kind: ServerKind, script: string, args: (port: number, 
     await stop();
     throw err;
   }
-  return { kind, url, runtimePids: () => (child.pid ? workerdPids(child.pid) : []), stop };
+  return { kind, url, runtimePids: () => (child.pid ? workerdPids(child.pid) : []), gc: () => gcOver(url), stop };
 }
 
 export function startMiniflare(build: WorkerBuild, scripts: NodeScripts): Promise<BenchServer> {
   return startHost("miniflare", scripts.miniflareHost, (port, state) => [
     miniflareModulePath(),
     build.dir,
+    JSON.stringify(build.modules),
     String(port),
     state,
     JSON.stringify(serverVars()),
@@ -225,11 +245,20 @@ export async function startWranglerDev(build: WorkerBuild): Promise<BenchServer>
     await stop();
     throw err;
   }
-  return { kind: "wrangler-dev", url, runtimePids: () => (child.pid ? workerdPids(child.pid) : []), stop };
+  return {
+    kind: "wrangler-dev",
+    url,
+    runtimePids: () => (child.pid ? workerdPids(child.pid) : []),
+    gc: () => gcOver(url),
+    stop,
+  };
 }
 
 export async function startNodeEcho(scripts: NodeScripts): Promise<BenchServer> {
-  const child = fork(scripts.nodeEcho, [], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  const child = fork(scripts.nodeEcho, [], {
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+    execArgv: ["--expose-gc"],
+  });
   const port = await new Promise<number>((resolve, reject) => {
     child.once("message", (m) => resolve((m as { port: number }).port));
     child.once("exit", () => reject(new Error("node echo server exited")));
@@ -238,6 +267,17 @@ export async function startNodeEcho(scripts: NodeScripts): Promise<BenchServer> 
     kind: "node-echo",
     url: `http://127.0.0.1:${port}`,
     runtimePids: () => (child.pid ? [child.pid] : []),
+    gc: () =>
+      new Promise<void>((resolve) => {
+        const done = (m: unknown) => {
+          if ((m as { gcDone?: boolean }).gcDone) {
+            child.off("message", done);
+            resolve();
+          }
+        };
+        child.on("message", done);
+        child.send({ gc: true });
+      }),
     stop: stopper(child, false, () => {}),
   };
 }

@@ -50,7 +50,8 @@ export async function loadOnAgents(
     merged.completed += r.completed;
     merged.inWindow += r.inWindow;
     merged.errors += r.errors;
-    merged.latencies.push(...r.latencies);
+    // Not push(...): a spread of 100,000+ samples overflows the stack.
+    merged.latencies = merged.latencies.concat(r.latencies);
     merged.elapsedMs = Math.max(merged.elapsedMs, r.elapsedMs);
     merged.firstError ??= r.firstError;
   }

@@ -12,7 +12,7 @@
 import type { ConnSpec } from "../agent-protocol";
 import type { NodeScripts, WorkerBuild } from "../bundle";
 import { type Bench, closeAll, deviceSpec, echoSpec, figure, openAll, row } from "../context";
-import { rssBytes } from "../processes";
+import { openFiles, rssBytes } from "../processes";
 import { type BenchServer, startNodeEcho, startWorkerd } from "../servers";
 import { round } from "../stats";
 
@@ -24,9 +24,7 @@ const mib = (bytes: number) => round(bytes / 2 ** 20, 1);
 
 async function settledRss(server: BenchServer, waitMs: number): Promise<number> {
   await sleep(waitMs);
-  if (server.kind !== "node-echo") {
-    for (let i = 0; i < 3; i++) await fetch(`${server.url}/bench/gc`);
-  }
+  await server.gc();
   return rssBytes(server.runtimePids());
 }
 
@@ -36,7 +34,8 @@ function specs(bench: Bench, server: BenchServer, kind: Kind, phase: number, n: 
   return Array.from({ length: n }, (_, i) => {
     const name = `${bench.runId}-f6${phase}-${i}`;
     if (kind === "app") return deviceSpec({ ...bench, server }, { userId: name, device: "phone", agent: 0 });
-    const spec = echoSpec(server, kind === "echo-one-object" ? `${bench.runId}-f6-one` : name);
+    // Key-value echo objects: no database file each, which keeps 5,000 sockets within the fd limit.
+    const spec = echoSpec(server, kind === "echo-one-object" ? `${bench.runId}-f6-one` : name, "kv");
     return { ...spec, key: name };
   });
 }
@@ -49,93 +48,132 @@ async function openPhase(bench: Bench, conns: ConnSpec[]): Promise<void> {
   );
 }
 
+/** Runs phases on one fresh server; answers the settled RSS after each (and Node's, when given). */
+async function phases(
+  bench: Bench,
+  server: BenchServer,
+  plan: { label: string; kind: Kind; count: number }[],
+  node: BenchServer | null,
+): Promise<{ rss: Record<string, number>; node: Record<string, number>; resident: Record<string, number> }> {
+  const wait = bench.params.waitForHibernation ? EVICTION_WAIT_MS : 500;
+  const rss: Record<string, number> = {};
+  const nodeRss: Record<string, number> = {};
+  const resident: Record<string, number> = {};
+  const started = Date.now();
+  // Warm up: code loaded, first objects created and evicted.
+  const warmKind = plan[0]?.kind ?? "app";
+  await openPhase(bench, specs(bench, server, warmKind, 90, 20));
+  rss.start = await settledRss(server, wait);
+  for (const [i, { label, kind, count }] of plan.entries()) {
+    const nodeConns = node ? specs(bench, node, "echo-per-object", 50 + i, count) : [];
+    await openPhase(bench, [...specs(bench, server, kind, i, count), ...nodeConns]);
+    rss[label] = await settledRss(server, wait);
+    // An object in memory has its SQLite WAL open; a hibernated one does not.
+    resident[label] = openFiles(server.runtimePids(), ".sqlite-wal");
+    if (node) nodeRss[label] = await settledRss(node, 0);
+    const at = ((Date.now() - started) / 1000).toFixed(0);
+    bench.log(
+      `    ${label} (+${count}): workerd ${mib(rss[label] ?? 0)} MiB, ${resident[label]} objects awake, at ${at} s`,
+    );
+  }
+  return { rss, node: nodeRss, resident };
+}
+
 /**
- * Memory per idle connection. The echo phases run first (their objects never wake again); the
- * two app phases come last, because a user object wakes for its presence check about a minute
- * after its device connected. The quick run measures the app phases only.
+ * Memory per idle connection: the app in two phases (Node's echo server filled alongside), and
+ * in the full run the echo shapes on a fresh server of their own. A user object wakes for its
+ * presence check about a minute after its device connected, so some may be awake when the
+ * second app phase is read: the row says how many.
  */
 export async function memoryFigures(bench: Bench, build: WorkerBuild, scripts: NodeScripts): Promise<void> {
   const n = bench.params.idleSockets;
   const half = Math.floor(n / 2);
-  const wait = bench.params.waitForHibernation ? EVICTION_WAIT_MS : 500;
-  const withEcho = bench.mode !== "quick";
   const name = `6. memory per idle connection (${n} hibernated)`;
+  const common = {
+    hibernationWaitS: bench.params.waitForHibernation ? EVICTION_WAIT_MS / 1000 : 0.5,
+    forcedGc: true,
+    pingEveryS: 25,
+  };
+  const kb = (a = 0, b = 0, count = half) => (b - a) / count / 1024;
+  let echoKb: number | null = null;
+  let nodeKb: number | null = null;
+  if (bench.mode !== "quick") {
+    await figure(bench, "6. baselines: echo sockets", "KB", async () => {
+      const echoCount = Math.min(half, 1_000);
+      const server = await startWorkerd(build);
+      try {
+        const r = await phases(
+          bench,
+          server,
+          [
+            { label: "echo1", kind: "echo-per-object", count: echoCount },
+            { label: "echo2", kind: "echo-per-object", count: echoCount },
+            { label: "echoOne", kind: "echo-one-object", count: echoCount },
+          ],
+          null,
+        );
+        echoKb = kb(r.rss.echo1, r.rss.echo2, echoCount);
+        bench.results.push(
+          row("baseline: DO echo, one object per idle socket", echoKb, "KB", null, {
+            ...common,
+            sockets: echoCount * 2,
+            storage: "key-value (no SQLite file)",
+          }),
+          row(
+            "baseline: DO echo, idle sockets all on one object",
+            kb(r.rss.echo2, r.rss.echoOne, echoCount),
+            "KB",
+            null,
+            {
+              ...common,
+              sockets: echoCount,
+            },
+          ),
+        );
+      } finally {
+        await server.stop();
+        // After the server: closing live sockets would wake every object.
+        await closeAll(bench);
+      }
+    });
+  }
   await figure(bench, name, "KB", async () => {
     const server = await startWorkerd(build);
     const node = await startNodeEcho(scripts);
     try {
-      // Warm up: code loaded, first objects created and evicted.
-      await openPhase(bench, specs(bench, server, "app", 9, 20));
-      const r0 = await settledRss(server, wait);
-      const n0 = rssBytes(node.runtimePids());
-      const rss: Record<string, number> = {};
-      const nodeRss: number[] = [];
-      const started = Date.now();
-      const run = async (label: string, kind: Kind, phase: number, count: number) => {
-        const nodeConns = kind === "app" ? specs(bench, node, "echo-per-object", phase + 5, count) : [];
-        await openPhase(bench, [...specs(bench, server, kind, phase, count), ...nodeConns]);
-        rss[label] = await settledRss(server, wait);
-        if (kind === "app") nodeRss.push(rssBytes(node.runtimePids()));
-        bench.log(
-          `    ${label} (+${count}): workerd ${mib(rss[label] ?? 0)} MiB at ${((Date.now() - started) / 1000).toFixed(0)} s`,
-        );
-      };
-      if (withEcho) {
-        await run("echo1", "echo-per-object", 1, half);
-        await run("echo2", "echo-per-object", 2, half);
-        await run("echoOne", "echo-one-object", 3, half);
-      }
-      const before = withEcho ? (rss.echoOne ?? 0) : r0;
-      await run("app1", "app", 4, n - half);
-      const app1Ms = Date.now() - started;
-      await run("app2", "app", 5, half);
-      const kb = (a = 0, b = 0, count = half) => (b - a) / count / 1024;
-      const appKb = kb(rss.app1, rss.app2);
-      const nodeKb = kb(nodeRss[0], nodeRss[1]);
-      const echoKb = withEcho ? kb(rss.echo1, rss.echo2) : null;
-      const common = { hibernationWaitS: wait / 1000, forcedGc: true, pingEveryS: 25 };
+      const r = await phases(
+        bench,
+        server,
+        [
+          { label: "app1", kind: "app", count: n - half },
+          { label: "app2", kind: "app", count: half },
+        ],
+        node,
+      );
+      nodeKb = kb(r.node.app1, r.node.app2);
+      const e = echoKb as number | null;
       bench.results.push(
         row(
           name,
-          appKb,
+          kb(r.rss.app1, r.rss.app2),
           "KB",
-          echoKb === null ? null : { name: "DO echo, one object per socket", value: echoKb, unit: "KB" },
+          e === null ? null : { name: "DO echo, one object per socket", value: e, unit: "KB" },
           {
             ...common,
             sockets: n,
             phases: [n - half, half],
             shape: "one user (one user object) per socket",
-            rssBeforeMiB: mib(before),
-            rssAfterMiB: mib(rss.app2 ?? 0),
-            naiveKb: round(((rss.app2 ?? 0) - before) / n / 1024, 1),
-            secondPhaseStartedAtS: round(app1Ms / 1000, 1),
+            rssBeforeMiB: mib(r.rss.start ?? 0),
+            rssAfterMiB: mib(r.rss.app2 ?? 0),
+            naiveKb: round(((r.rss.app2 ?? 0) - (r.rss.start ?? 0)) / n / 1024, 1),
+            objectsAwakeAtReadings: [r.resident.app1, r.resident.app2],
             note: "growth between the two app phases / sockets added",
           },
         ),
-        row("baseline: Node ws, memory per idle socket", nodeKb, "KB", null, {
-          ...common,
-          sockets: n,
-          rssBeforeMiB: mib(n0),
-        }),
+        row("baseline: Node ws, memory per idle socket", nodeKb, "KB", null, { ...common, sockets: n }),
       );
-      if (echoKb !== null) {
-        bench.results.push(
-          row(
-            "baseline: DO echo, one object per idle socket",
-            echoKb,
-            "KB",
-            { name: "Node ws per idle socket", value: nodeKb, unit: "KB" },
-            { ...common, sockets: n },
-          ),
-          row("baseline: DO echo, idle sockets all on one object", kb(rss.echo2, rss.echoOne), "KB", null, {
-            ...common,
-            sockets: half,
-          }),
-        );
-      }
     } finally {
       await Promise.all([server.stop(), node.stop()]);
-      // After the servers: closing live sockets would wake every object.
       await closeAll(bench);
     }
   });

@@ -6,6 +6,7 @@
 import { directChatId } from "../../protocol/ids";
 import type { DeliveryReport, LoadTarget } from "../agent-protocol";
 import { type Bench, closeAll, createGroup, type Device, deviceSpec, keyOf, openAll } from "../context";
+import { awaitIdle } from "../idle";
 import { findMaxRate, passes, type Search, type Step } from "../rate-search";
 import { summarize } from "../stats";
 import { closedLoopRate, loadOnAgents, minRate, stepOf } from "./echo";
@@ -45,14 +46,21 @@ export async function groupTopology(bench: Bench, chats: number, size: number, t
   const devices: Device[] = [];
   const senders: { key: string; chatId: string }[] = [];
   const others = Math.max(1, bench.agents.length - 1);
-  for (let g = 0; g < chats; g++) {
-    const users = Array.from({ length: size }, (_, i) => `${bench.runId}-${tag}${g}-m${i}`);
-    const chatId = await createGroup(bench, users[0] as string, users.slice(1));
+  const members = Array.from({ length: chats }, (_, g) =>
+    Array.from({ length: size }, (_, i) => `${bench.runId}-${tag}${g}-m${i}`),
+  );
+  const chatIds: string[] = [];
+  // Eight creations at a time: setting up is not what is measured.
+  for (let g = 0; g < chats; g += 8) {
+    const batch = members.slice(g, g + 8);
+    chatIds.push(...(await Promise.all(batch.map((users) => createGroup(bench, users[0] as string, users.slice(1))))));
+  }
+  members.forEach((users, g) => {
     users.forEach((userId, i) => {
       devices.push({ userId, device: "phone", agent: i === 0 ? 0 : 1 + ((g + i) % others) });
     });
-    senders.push({ key: keyOf({ userId: users[0] as string, device: "phone" }), chatId });
-  }
+    senders.push({ key: keyOf({ userId: users[0] as string, device: "phone" }), chatId: chatIds[g] as string });
+  });
   await openAll(
     bench,
     devices.map((d) => ({ spec: deviceSpec(bench, d), agent: Math.min(d.agent, bench.agents.length - 1) })),
@@ -65,7 +73,7 @@ async function deliveries(bench: Bench, reset: boolean, withLatencies: boolean):
   const merged: DeliveryReport = { count: 0, latencies: [], tags: {} };
   for (const r of reports) {
     merged.count += r.count;
-    if (withLatencies) merged.latencies.push(...r.latencies);
+    if (withLatencies) merged.latencies = merged.latencies.concat(r.latencies);
     for (const [tag, t] of Object.entries(r.tags)) {
       const m = merged.tags[tag] ?? { count: 0, maxMs: 0 };
       merged.tags[tag] = { count: m.count + t.count, maxMs: Math.max(m.maxMs, t.maxMs) };
@@ -87,6 +95,7 @@ export async function quiesce(bench: Bench): Promise<void> {
     last = count;
     await new Promise((r) => setTimeout(r, 100));
   }
+  await awaitIdle(bench.server, bench.params.drainMs);
   await deliveries(bench, true, false);
 }
 

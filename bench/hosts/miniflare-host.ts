@@ -1,7 +1,7 @@
 /**
  * Runs the bench Worker bundle in Miniflare directly (its own workerd, entry worker in front),
  * for the comparison of local server setups. Args: the Miniflare module wrangler uses, bundle
- * dir, port, persist dir, vars as JSON.
+ * dir, its modules as JSON, port, persist dir, vars as JSON.
  */
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -12,14 +12,24 @@ interface MiniflareModule {
   convertV4MiniflareOptions?: (options: unknown) => unknown;
 }
 
-const [modulePath, dir, port, persist, varsJson] = process.argv.slice(2) as [string, string, string, string, string];
+const [modulePath, dir, modulesJson, port, persist, varsJson] = process.argv.slice(2) as [
+  string,
+  string,
+  string,
+  string,
+  string,
+  string,
+];
+const modules = (JSON.parse(modulesJson) as { name: string; type: "esModule" | "text" }[]).map((m) => ({
+  type: m.type === "esModule" ? "ESModule" : "Text",
+  path: join(dir, m.name),
+}));
 const { Miniflare, convertV4MiniflareOptions } = (await import(pathToFileURL(modulePath).href)) as MiniflareModule;
 const options = {
   host: "127.0.0.1",
   port: Number(port),
-  modules: true,
-  scriptPath: join(dir, "index.js"),
-  modulesRules: [{ type: "Text", include: ["**/*.sql"] }],
+  modules,
+  modulesRoot: dir,
   compatibilityDate: "2026-11-01",
   bindings: JSON.parse(varsJson) as Record<string, string>,
   durableObjects: {
