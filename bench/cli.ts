@@ -1,6 +1,6 @@
 /**
  * `npm run bench [-- --quick]`: runs the benchmark, prints the table and writes
- * bench/results/latest.{json,md,svg} (and a dated copy under bench/results/runs/).
+ * bench/results/latest.{json,md,svg} (a quick run: quick.*), and a dated copy under bench/results/runs/.
  * `-- --smoke` runs the tiny version and writes nothing; `-- --serve [--tmpfs]` only starts the
  * bench server, for profiling by hand; `-- --setups` only compares the ways of running the server.
  */
@@ -31,10 +31,12 @@ if (args.has("--serve")) {
 const out = await runBench({ mode, log, setupsOnly: args.has("--setups") });
 console.log(`\n${table(out.results)}\n`);
 if (mode !== "smoke" && !args.has("--setups")) {
+  // latest.* is always a full run (what the README quotes); a quick run writes quick.*.
+  const base = mode === "full" ? "latest" : "quick";
   const dir = join(ROOT, "bench/results");
-  writeReport(dir, out.results, out.meta);
-  const runs = join(dir, "runs", out.meta.startedAt.replace(/[:.]/g, "-"));
+  const files = writeReport(dir, out.results, out.meta, base);
+  const runs = join(dir, "runs", `${out.meta.startedAt.replace(/[:.]/g, "-")}-${mode}`);
   mkdirSync(runs, { recursive: true });
-  for (const f of ["latest.json", "latest.meta.json", "latest.md", "latest.svg"]) cpSync(join(dir, f), join(runs, f));
-  console.log(`wrote bench/results/latest.{json,md,svg} in ${out.meta.durationS} s`);
+  for (const f of files) cpSync(join(dir, f), join(runs, f));
+  console.log(`wrote bench/results/${base}.{json,md,svg} in ${out.meta.durationS} s`);
 }

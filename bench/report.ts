@@ -118,10 +118,13 @@ export function markdown(results: FigureResult[], meta: RunMeta, svgName: string
   return `${lines.join("\n")}\n`;
 }
 
-export function writeReport(dir: string, results: FigureResult[], meta: RunMeta, notes = ""): void {
+/** Writes `<base>.json`, `<base>.meta.json`, `<base>.svg` and `<base>.md` into `dir`; answers their names. */
+export function writeReport(dir: string, results: FigureResult[], meta: RunMeta, base = "latest"): string[] {
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, "latest.json"), `${JSON.stringify(results, null, 2)}\n`);
-  writeFileSync(join(dir, "latest.meta.json"), `${JSON.stringify(meta, null, 2)}\n`);
-  writeFileSync(join(dir, "latest.svg"), `${svgChart(results)}\n`);
-  writeFileSync(join(dir, "latest.md"), markdown(results, meta, "latest.svg") + notes);
+  const files = [`${base}.json`, `${base}.meta.json`, `${base}.svg`, `${base}.md`];
+  writeFileSync(join(dir, `${base}.json`), `${JSON.stringify(results, null, 2)}\n`);
+  writeFileSync(join(dir, `${base}.meta.json`), `${JSON.stringify(meta, null, 2)}\n`);
+  writeFileSync(join(dir, `${base}.svg`), `${svgChart(results)}\n`);
+  writeFileSync(join(dir, `${base}.md`), markdown(results, meta, `${base}.svg`));
+  return files;
 }
