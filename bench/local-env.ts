@@ -3,18 +3,12 @@
  * in the bench itself, so that connecting thousands of users does not also measure the dev token route.
  */
 import { createHmac } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { findProjectRoot } from "../tools/project-root";
 
 /** The project root, found upwards from this module (which may run bundled from node_modules/.cache). */
-export const ROOT = findRoot(import.meta.dirname);
-
-function findRoot(from: string): string {
-  for (let dir = from; ; dir = dirname(dir)) {
-    if (existsSync(join(dir, "wrangler.toml")) && existsSync(join(dir, "bench"))) return dir;
-    if (dirname(dir) === dir) return process.cwd();
-  }
-}
+export const ROOT = findProjectRoot(import.meta.dirname);
 
 /** The variables of dev.env (DEV_AUTH, JWT_SECRET), which the bench server runs with. */
 export function devVars(): Record<string, string> {

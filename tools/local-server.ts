@@ -6,7 +6,8 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
+import { findProjectRoot } from "./project-root";
 
 export interface LocalServer {
   url: string;
@@ -27,7 +28,7 @@ export interface LocalServerOptions {
   log?: boolean;
 }
 
-const ROOT = resolve(import.meta.dirname, "..");
+const ROOT = findProjectRoot(import.meta.dirname);
 
 export async function freePort(): Promise<number> {
   return new Promise((res, rej) => {
