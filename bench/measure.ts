@@ -8,7 +8,7 @@ import { type Bench, type FigureResult, figure, notAvailable, row } from "./cont
 import { echoAtRate, echoMaxRate } from "./figures/echo";
 import { directDelivery, groupFanout } from "./figures/fanout";
 import { reconnectSync } from "./figures/sync";
-import { aggregate, directTopology, groupTopology, sendsIntoOneChat } from "./figures/throughput";
+import { aggregate, directTopology, groupTopology, sendsIntoOneChat, type Topology } from "./figures/throughput";
 import { type BenchServer, startWorkerd } from "./servers";
 
 /** DO state on a tmpfs: the same path without the disk, to isolate what persistence costs. */
@@ -107,53 +107,15 @@ export async function measureAll(bench: Bench, nodeEcho: BenchServer, build: Wor
     });
   }
 
-  const chatsLabel = `${p.chats} direct chats`;
-  await figure(bench, `2. delivered msgs/s, ${chatsLabel}`, "msgs/s", async () => {
-    const a = await aggregate(bench, () => directTopology(bench, p.chats, "f2d"));
-    R.push(
-      row(`2. delivered msgs/s, ${chatsLabel}`, a.search.best?.achieved ?? 0, "msgs/s", base(doEchoN), {
-        slo,
-        p50: a.search.best?.p50,
-        p99: a.search.best?.p99,
-        sendRate: a.search.best?.offered,
-        sockets: a.sockets,
-      }),
-    );
-    if (!a.half) return;
-    const echo = await echoAtRate(
-      bench,
-      { server: bench.server, sockets: p.chats, prefix: "echo3" },
-      a.half.offered,
-      p.stepMs * 2,
-    );
-    const cond = { rate: a.half.offered, chats: p.chats, echoRate: echo.offered };
-    R.push(
-      row(
-        "3. sender → recipient p50 at half of 2 (direct)",
-        a.half.p50,
-        "ms",
-        { name: "DO echo round trip p50, same rate", value: echo.p50, unit: "ms" },
-        cond,
-      ),
-    );
-    R.push(
-      row(
-        "3. sender → recipient p99 at half of 2 (direct)",
-        a.half.p99,
-        "ms",
-        { name: "DO echo round trip p99, same rate", value: echo.p99, unit: "ms" },
-        cond,
-      ),
-    );
-  });
-  const groupsLabel = `${p.groups} groups × ${p.groupSize}`;
-  if (!bench.groups.available) {
-    R.push(notAvailable(`2. delivered msgs/s, ${groupsLabel}`, "msgs/s", bench.groups.reason));
-  } else {
-    await figure(bench, `2. delivered msgs/s, ${groupsLabel}`, "msgs/s", async () => {
-      const a = await aggregate(bench, () => groupTopology(bench, p.groups, p.groupSize, "f2g"));
+  /**
+   * Figures 2 and 3 for one kind of chat: the highest delivered rate, then sender → recipient
+   * latency at half of it, next to the echo's round trip at the same rate.
+   */
+  const deliveredAndLatency = (kind: "direct" | "groups", label: string, open: () => Promise<Topology>) =>
+    figure(bench, `2. delivered msgs/s, ${label}`, "msgs/s", async () => {
+      const a = await aggregate(bench, open);
       R.push(
-        row(`2. delivered msgs/s, ${groupsLabel}`, a.search.best?.achieved ?? 0, "msgs/s", base(doEchoN), {
+        row(`2. delivered msgs/s, ${label}`, a.search.best?.achieved ?? 0, "msgs/s", base(doEchoN), {
           slo,
           p50: a.search.best?.p50,
           p99: a.search.best?.p99,
@@ -162,32 +124,37 @@ export async function measureAll(bench: Bench, nodeEcho: BenchServer, build: Wor
         }),
       );
       if (!a.half) return;
-      const echo = await echoAtRate(
-        bench,
-        { server: bench.server, sockets: p.chats, prefix: "echo3g" },
-        Math.round(a.half.achieved),
-        p.stepMs * 2,
-      );
-      const cond = { sendRate: a.half.offered, deliveredRate: Math.round(a.half.achieved), echoRate: echo.offered };
-      R.push(
-        row(
-          "3. sender → recipient p50 at half of 2 (groups)",
-          a.half.p50,
-          "ms",
-          { name: "DO echo round trip p50, same frames/s", value: echo.p50, unit: "ms" },
-          cond,
-        ),
-      );
-      R.push(
-        row(
-          "3. sender → recipient p99 at half of 2 (groups)",
-          a.half.p99,
-          "ms",
-          { name: "DO echo round trip p99, same frames/s", value: echo.p99, unit: "ms" },
-          cond,
-        ),
-      );
+      // Direct: one delivered frame per send, so the echo runs at the send rate; groups: at the delivered rate.
+      const echoRate = kind === "direct" ? a.half.offered : Math.round(a.half.achieved);
+      const prefix = kind === "direct" ? "echo3" : "echo3g";
+      const echo = await echoAtRate(bench, { server: bench.server, sockets: p.chats, prefix }, echoRate, p.stepMs * 2);
+      const same = kind === "direct" ? "same rate" : "same frames/s";
+      const cond =
+        kind === "direct"
+          ? { rate: a.half.offered, chats: p.chats, echoRate: echo.offered }
+          : { sendRate: a.half.offered, deliveredRate: Math.round(a.half.achieved), echoRate: echo.offered };
+      for (const [q, value, baseline] of [
+        ["p50", a.half.p50, echo.p50],
+        ["p99", a.half.p99, echo.p99],
+      ] as const) {
+        R.push(
+          row(
+            `3. sender → recipient ${q} at half of 2 (${kind})`,
+            value,
+            "ms",
+            { name: `DO echo round trip ${q}, ${same}`, value: baseline, unit: "ms" },
+            cond,
+          ),
+        );
+      }
     });
+
+  await deliveredAndLatency("direct", `${p.chats} direct chats`, () => directTopology(bench, p.chats, "f2d"));
+  const groupsLabel = `${p.groups} groups × ${p.groupSize}`;
+  if (!bench.groups.available) {
+    R.push(notAvailable(`2. delivered msgs/s, ${groupsLabel}`, "msgs/s", bench.groups.reason));
+  } else {
+    await deliveredAndLatency("groups", groupsLabel, () => groupTopology(bench, p.groups, p.groupSize, "f2g"));
   }
 
   let direct: { p50: number; p99: number } | null = null;
