@@ -101,6 +101,19 @@ async function gcOver(url: string): Promise<void> {
   for (let i = 0; i < 3; i++) await fetch(`${url}/bench/gc`);
 }
 
+/** Waits until a just-started server answers `/health`, and answers its URL; stops it and throws if it never does. */
+async function serverUp(child: ChildProcess, port: number, stop: () => Promise<void>): Promise<string> {
+  const output = capture(child);
+  const url = `http://127.0.0.1:${port}`;
+  try {
+    await waitHealthy(url, child, output);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return url;
+}
+
 async function waitHealthy(url: string, child: ChildProcess, output: () => string): Promise<void> {
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
@@ -159,8 +172,6 @@ export async function startWorkerd(build: WorkerBuild, opts: { stateBase?: strin
   const configPath = join(build.dir, `bench-${port}.capnp`);
   writeFileSync(configPath, capnpConfig(build, port, state, serverVars()));
   const child = spawn(workerdBinary(), ["serve", configPath], { stdio: ["ignore", "pipe", "pipe"] });
-  const output = capture(child);
-  const url = `http://127.0.0.1:${port}`;
   // SIGKILL at once: workerd drains open sockets on SIGTERM, and the bench's state is thrown away anyway.
   const stop = stopper(
     child,
@@ -171,12 +182,7 @@ export async function startWorkerd(build: WorkerBuild, opts: { stateBase?: strin
     },
     "SIGKILL",
   );
-  try {
-    await waitHealthy(url, child, output);
-  } catch (err) {
-    await stop();
-    throw err;
-  }
+  const url = await serverUp(child, port, stop);
   return { kind: "workerd", url, runtimePids: () => (child.pid ? [child.pid] : []), gc: () => gcOver(url), stop };
 }
 
@@ -190,15 +196,8 @@ async function startHost(kind: ServerKind, script: string, args: (port: number, 
     stdio: ["ignore", "pipe", "pipe", "ipc"],
     env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true", NO_COLOR: "1" },
   });
-  const output = capture(child);
-  const url = `http://127.0.0.1:${port}`;
   const stop = stopper(child, true, () => rmSync(state, { recursive: true, force: true }));
-  try {
-    await waitHealthy(url, child, output);
-  } catch (err) {
-    await stop();
-    throw err;
-  }
+  const url = await serverUp(child, port, stop);
   return { kind, url, runtimePids: () => (child.pid ? workerdPids(child.pid) : []), gc: () => gcOver(url), stop };
 }
 
@@ -236,15 +235,8 @@ export async function startWranglerDev(build: WorkerBuild): Promise<BenchServer>
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true", NO_COLOR: "1" },
   });
-  const output = capture(child);
-  const url = `http://127.0.0.1:${port}`;
   const stop = stopper(child, true, () => rmSync(state, { recursive: true, force: true }));
-  try {
-    await waitHealthy(url, child, output);
-  } catch (err) {
-    await stop();
-    throw err;
-  }
+  const url = await serverUp(child, port, stop);
   return {
     kind: "wrangler-dev",
     url,
