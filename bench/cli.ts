@@ -2,7 +2,8 @@
  * `npm run bench [-- --quick]`: runs the benchmark, prints the table and writes
  * bench/results/latest.{json,md,svg} (a quick run: quick.*), and a dated copy under bench/results/runs/.
  * `-- --smoke` runs the tiny version and writes nothing; `-- --serve [--tmpfs]` only starts the
- * bench server, for profiling by hand; `-- --setups` only compares the ways of running the server.
+ * bench server, for profiling by hand; `-- --setups` only compares the ways of running the server;
+ * `-- --only <regex>` runs only the figures and baselines whose names match, and writes nothing.
  */
 import { cpSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
@@ -15,7 +16,10 @@ import { table, writeReport } from "./report";
 import { startWorkerd } from "./servers";
 
 stopOnSignals();
-const args = new Set(process.argv.slice(2));
+const argv = process.argv.slice(2);
+const args = new Set(argv);
+const onlyAt = argv.indexOf("--only");
+const only = onlyAt >= 0 ? new RegExp(argv[onlyAt + 1] ?? "") : undefined;
 const mode: Mode = args.has("--smoke") ? "smoke" : args.has("--quick") ? "quick" : "full";
 const started = Date.now();
 const log = (m: string) => console.log(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${m}`);
@@ -28,9 +32,9 @@ if (args.has("--serve")) {
   await new Promise(() => {});
 }
 
-const out = await runBench({ mode, log, setupsOnly: args.has("--setups") });
+const out = await runBench({ mode, log, setupsOnly: args.has("--setups"), only });
 console.log(`\n${table(out.results)}\n`);
-if (mode !== "smoke" && !args.has("--setups")) {
+if (mode !== "smoke" && !args.has("--setups") && !only) {
   // latest.* is always a full run (what the README quotes); a quick run writes quick.*.
   const base = mode === "full" ? "latest" : "quick";
   const dir = join(ROOT, "bench/results");

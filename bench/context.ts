@@ -113,6 +113,8 @@ export interface Bench {
   agents: Agent[];
   groups: { available: boolean; reason: string };
   results: FigureResult[];
+  /** `--only <regex>`: run only the figures and baselines whose names match. */
+  only?: RegExp;
   log(message: string): void;
 }
 
@@ -202,6 +204,7 @@ export function row(
 
 /** Runs `fn`; on failure records a row naming the error instead of the figure. */
 export async function figure(bench: Bench, name: string, unit: string, fn: () => Promise<void>): Promise<void> {
+  if (bench.only && !bench.only.test(name)) return;
   const idle = await awaitIdle(bench.server);
   bench.log(
     `${name}${idle.waitedMs > 1_000 ? ` (after ${(idle.waitedMs / 1000).toFixed(1)} s for the server to be idle)` : ""}`,

@@ -20,6 +20,8 @@ export interface RunOptions {
   agents?: number;
   /** Only compare the ways of running the server (`--setups`). */
   setupsOnly?: boolean;
+  /** Run only the figures and baselines whose names match (`--only`). */
+  only?: RegExp;
 }
 
 export interface RunMeta {
@@ -70,6 +72,7 @@ export async function runBench(options: RunOptions): Promise<RunOutput> {
       agents,
       groups: { available: false, reason: "" },
       results: [],
+      only: options.only,
       log,
     };
     bench.groups = await groupsAvailable(bench);
@@ -78,7 +81,8 @@ export async function runBench(options: RunOptions): Promise<RunOutput> {
       await measureAll(bench, nodeEcho, build);
       await memoryFigures(bench, build, scripts);
     }
-    if (params.compareServers || options.setupsOnly) setups.push(...(await compareSetups(bench, build, scripts)));
+    if ((params.compareServers && !options.only) || options.setupsOnly)
+      setups.push(...(await compareSetups(bench, build, scripts)));
     return {
       results: bench.results,
       meta: {

@@ -48,12 +48,39 @@ describe("presence", () => {
     a.socket.close();
   });
 
-  it("a device silent for 60 s counts as gone without a close (the alarm checks)", async () => {
+  it("an unwatched user's object sets no alarm, so it can hibernate; presence is worked out when asked", async () => {
+    const alice = await user("alice");
+    const bob = await user("bob");
+    await openDirect(alice, bob);
+    const b = await connect(bob.token, "phone");
+    const stub = env.USER.get(env.USER.idFromName(bob.id));
+    expect((await presenceOf(alice.token, bob.id)).body.online).toBe(true);
+    expect(await runInDurableObject(stub, (_i, state) => state.storage.getAlarm())).toBeNull();
+
+    const silentSince = Date.now() - 61_000;
+    await runInDurableObject(stub, (_instance, state) => {
+      for (const ws of state.getWebSockets()) {
+        const s = ws.deserializeAttachment() as SocketState;
+        ws.serializeAttachment({ ...s, connectedAt: silentSince, lastHeard: silentSince });
+      }
+    });
+    expect((await presenceOf(alice.token, bob.id)).body.online).toBe(false);
+    // The next connection of the user closes the silent socket.
+    const b2 = await connect(bob.token, "laptop");
+    expect((await b.socket.waitClosed()).code).toBe(4001);
+    expect((await presenceOf(alice.token, bob.id)).body.online).toBe(true);
+    b2.socket.close();
+  });
+
+  it("a watched device silent for 60 s counts as gone without a close (the alarm checks)", async () => {
     const alice = await user("alice");
     const bob = await user("bob");
     await openDirect(alice, bob);
     const b = await connect(bob.token, "phone");
     expect((await presenceOf(alice.token, bob.id)).body.online).toBe(true);
+    const a = await connect(alice.token, "phone");
+    a.socket.send({ type: "watch", userIds: [bob.id] });
+    expect(await a.socket.next("presence")).toMatchObject({ userId: bob.id, online: true });
 
     const stub = env.USER.get(env.USER.idFromName(bob.id));
     const silentSince = Date.now() - 61_000;
@@ -67,10 +94,12 @@ describe("presence", () => {
     expect(await runDurableObjectAlarm(stub)).toBe(true);
     const closed = await b.socket.waitClosed();
     expect(closed.code).toBe(4001);
+    expect(await a.socket.next((f) => f.type === "presence" && f.online === false)).toMatchObject({ userId: bob.id });
     const p = await presenceOf(alice.token, bob.id);
     expect(p.body).toMatchObject({ userId: bob.id, online: false });
     expect(p.body.lastSeen).toBeGreaterThanOrEqual(silentSince);
     expect(await runInDurableObject(stub, (_i, state) => state.getWebSockets().length)).toBe(0);
+    a.socket.close();
   });
 
   it("lastSeen survives a restart of the user object", async () => {

@@ -21,13 +21,15 @@ import {
   type HistoryPage,
   type HistoryQuery,
   insertMessage,
+  type LogStatements,
   lastSentBySender,
   lastSeqOf,
+  logStatements,
   readHistory,
   readMessage,
 } from "./log";
 import { writeWatermarks } from "./membership";
-import { advance, type MemberRow, ReceiptTracker } from "./receipts";
+import { advance, type MemberRow, ReceiptTracker, WatermarkWrites } from "./receipts";
 import * as schema from "./schema";
 
 export type { HistoryPage, HistoryQuery } from "./log";
@@ -74,6 +76,7 @@ const RELAY_CONCURRENCY = 32;
 
 export class ChatObject extends DurableObject<Env> {
   readonly db: ChatDb;
+  private readonly log: LogStatements;
   chat: ChatState | null = null;
   readonly fanout: Fanout;
   readonly settings = settingsOf(this.env);
@@ -85,10 +88,16 @@ export class ChatObject extends DurableObject<Env> {
   private deliveries = 0;
   /** Membership changes for groups: create, add, remove, leave, promote. */
   readonly groups = new GroupAdmin(this);
+  private readonly watermarks = new WatermarkWrites((rows) =>
+    this.db.transaction((tx) => {
+      for (const member of rows) writeWatermarks(tx, member);
+    }),
+  );
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.db = drizzle(ctx.storage, { schema });
+    this.log = logStatements(this.db);
     this.fanout = new Fanout(
       (userId, delivery) => this.deliver(userId, delivery),
       () => {
@@ -186,11 +195,13 @@ export class ChatObject extends DurableObject<Env> {
     if (!access.ok) return access;
     const origins = new Map<number, string>();
     const acks = this.commit(
-      (tx, append) =>
+      (_tx, _append, appendText) =>
         items.map((item): Ack => {
-          const first = findSend(tx, sender, item.clientMsgId);
-          if (first) return { ...first, duplicate: true };
-          const m = append({ sender, body: item.body, kind: "text", clientMsgId: item.clientMsgId });
+          const m = appendText({ sender, body: item.body, kind: "text", clientMsgId: item.clientMsgId });
+          if (!m) {
+            const first = findSend(this.log, sender, item.clientMsgId) as { seq: number; ts: number };
+            return { ...first, duplicate: true };
+          }
           if (item.deviceId) origins.set(m.seq, item.deviceId);
           return { seq: m.seq, ts: m.ts, duplicate: false };
         }),
@@ -224,7 +235,7 @@ export class ChatObject extends DurableObject<Env> {
     const delivered = advance(member, "delivered", marks.delivered, chat.lastSeq);
     const read = marks.read > 0 && advance(member, "read", marks.read, chat.lastSeq);
     if (delivered || read) {
-      this.db.transaction((tx) => writeWatermarks(tx, member));
+      await this.watermarks.add(member);
       if (chat.type === "direct") this.flushReceipts();
       else this.scheduleReceipts();
     }
@@ -298,18 +309,24 @@ export class ChatObject extends DurableObject<Env> {
    * Appends messages in one synchronous transaction, then (after the commit) updates the
    * in-memory state and starts the fan-out. `write` gets `append`, which assigns the next seq.
    */
-  commit<T>(write: (tx: ChatTx, append: (entry: Entry) => Message) => T, origins = new Map<number, string>()): T {
+  commit<T>(
+    write: (tx: ChatTx, append: (entry: Entry) => Message, appendText: (entry: Entry) => Message | null) => T,
+    origins = new Map<number, string>(),
+  ): T {
     const chat = this.chat as ChatState;
     const ts = Date.now();
     const fresh: Message[] = [];
     const result = this.db.transaction((tx) => {
       let seq = chat.lastSeq;
-      return write(tx, (entry) => {
-        seq += 1;
-        const m = insertMessage(tx, chat.chatId, seq, ts, entry);
-        fresh.push(m);
+      const appendText = (entry: Entry) => {
+        const m = insertMessage(this.log, chat.chatId, seq + 1, ts, entry);
+        if (m) {
+          seq = m.seq;
+          fresh.push(m);
+        }
         return m;
-      });
+      };
+      return write(tx, (entry) => appendText({ ...entry, kind: "system" }) as Message, appendText);
     });
     const last = fresh.at(-1);
     if (last) {

@@ -2,7 +2,7 @@
  * The chat's message log: appending under the next seq (inside the caller's transaction) and
  * reading pages of history.
  */
-import { and, asc, desc, eq, gt, lt, max } from "drizzle-orm";
+import { and, asc, desc, eq, gt, lt, max, sql } from "drizzle-orm";
 import type { DrizzleSqliteDODatabase } from "drizzle-orm/durable-sqlite";
 import { DEFAULT_HISTORY_LIMIT, MAX_HISTORY_LIMIT, type Message, type MessageKind } from "../../protocol";
 import * as schema from "./schema";
@@ -30,23 +30,65 @@ export interface Entry {
   clientMsgId?: string;
 }
 
-/** Inserts `entry` under `seq`; the caller owns the transaction and the seq counter. */
-export function insertMessage(tx: ChatTx, chatId: string, seq: number, ts: number, entry: Entry): Message {
+/** The statements run for every message, built once per object (drizzle then only binds values). */
+export function logStatements(db: ChatDb) {
+  const m = schema.messages;
+  const p = {
+    seq: sql.placeholder("seq"),
+    sender: sql.placeholder("sender"),
+    clientMsgId: sql.placeholder("clientMsgId"),
+    body: sql.placeholder("body"),
+    ts: sql.placeholder("ts"),
+  };
+  return {
+    /** Inserts a text message unless (sender, clientMsgId) is stored: then it answers nothing. */
+    insertText: db
+      .insert(m)
+      .values({ ...p, kind: "text" })
+      .onConflictDoNothing()
+      .returning({ seq: m.seq })
+      .prepare(),
+    insertSystem: db
+      .insert(m)
+      .values({ ...p, kind: "system" })
+      .prepare(),
+    findSend: db
+      .select({ seq: m.seq, ts: m.ts })
+      .from(m)
+      .where(and(eq(m.sender, p.sender), eq(m.clientMsgId, p.clientMsgId), eq(m.kind, "text")))
+      .prepare(),
+  };
+}
+export type LogStatements = ReturnType<typeof logStatements>;
+
+/**
+ * Inserts `entry` under `seq`; the caller owns the transaction and the seq counter. A text
+ * message whose (sender, clientMsgId) is already stored is not inserted: the answer is null.
+ */
+export function insertMessage(
+  log: LogStatements,
+  chatId: string,
+  seq: number,
+  ts: number,
+  entry: Entry,
+): Message | null {
   const clientMsgId = entry.clientMsgId ?? `sys-${seq}`;
-  tx.insert(schema.messages)
-    .values({ seq, sender: entry.sender, clientMsgId, body: entry.body, ts, kind: entry.kind })
-    .run();
+  const values = { seq, sender: entry.sender, clientMsgId, body: entry.body, ts };
+  if (entry.kind === "text") {
+    if (!log.insertText.get(values)) return null;
+  } else {
+    log.insertSystem.run(values);
+  }
   return { chatId, seq, sender: entry.sender, clientMsgId, body: entry.body, ts, kind: entry.kind };
 }
 
 /** The first send of (sender, clientMsgId), if there was one. */
-export function findSend(tx: ChatTx, sender: string, clientMsgId: string): { seq: number; ts: number } | undefined {
-  const m = schema.messages;
-  return tx
-    .select({ seq: m.seq, ts: m.ts })
-    .from(m)
-    .where(and(eq(m.sender, sender), eq(m.clientMsgId, clientMsgId), eq(m.kind, "text")))
-    .get();
+export function findSend(
+  log: LogStatements,
+  sender: string,
+  clientMsgId: string,
+): { seq: number; ts: number } | undefined {
+  return log.findSend.get({ sender, clientMsgId });
 }
 
 export function readHistory(db: ChatDb, chatId: string, query: HistoryQuery): HistoryPage {

@@ -25,6 +25,7 @@ export class Presence {
   private heardElsewhere = 0;
   /** What watchers were last told, so that only changes are sent. */
   private lastOnline: boolean | null = null;
+  private readonly watching: Set<string>;
 
   constructor(
     private readonly ctx: DurableObjectState,
@@ -32,6 +33,13 @@ export class Presence {
   ) {
     const row = db.select().from(schema.userMeta).where(eq(schema.userMeta.key, LAST_SEEN)).get();
     this.storedLastSeen = row?.value ?? null;
+    this.watching = new Set(
+      db
+        .select()
+        .from(schema.watchers)
+        .all()
+        .map((w) => w.userId),
+    );
   }
 
   /** Notes that the user was heard from at `t` (a closing socket no longer counts as live). */
@@ -85,18 +93,19 @@ export class Presence {
   }
 
   watchers(): string[] {
-    return this.db
-      .select()
-      .from(schema.watchers)
-      .all()
-      .map((w) => w.userId);
+    return [...this.watching];
   }
 
-  addWatcher(userId: string): void {
+  /** Answers whether `userId` is a new watcher. */
+  addWatcher(userId: string): boolean {
+    if (this.watching.has(userId)) return false;
+    this.watching.add(userId);
     this.db.insert(schema.watchers).values({ userId }).onConflictDoNothing().run();
+    return true;
   }
 
   removeWatcher(userId: string): void {
+    if (!this.watching.delete(userId)) return;
     this.db.delete(schema.watchers).where(eq(schema.watchers.userId, userId)).run();
   }
 }

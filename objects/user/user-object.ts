@@ -125,6 +125,7 @@ export class UserObject extends DurableObject<Env> {
     for (const old of this.ctx.getWebSockets(deviceId.data)) {
       old.close(4000, "replaced by a newer connection of this device");
     }
+    this.closeSilent();
     const pair = new WebSocketPair();
     const [client, server] = [pair[0], pair[1]];
     const now = Date.now();
@@ -160,6 +161,7 @@ export class UserObject extends DurableObject<Env> {
     } catch {
       // Already closed.
     }
+    this.inbox.flush();
     const state = stateOf(ws);
     if (!state) return;
     // The close itself is the last we heard from this device.
@@ -167,20 +169,24 @@ export class UserObject extends DurableObject<Env> {
     this.presenceMayHaveChanged(state.userId, [ws]);
   }
 
-  /** Closes sockets silent for 60 s (they count as gone) and tells watchers when that changes presence. */
+  /** Set only while someone watches this user: closes silent sockets and tells the watchers. */
   override async alarm(): Promise<void> {
+    const gone = this.closeSilent();
+    const userId = gone.map((ws) => stateOf(ws)?.userId).find((u) => u) ?? this.anySocketUser();
+    if (userId) this.presenceMayHaveChanged(userId, gone);
+  }
+
+  /** Closes the sockets silent for 60 s: they count as gone (4001). */
+  private closeSilent(): WebSocket[] {
     const { gone } = this.presence.silent();
-    let userId: string | null = null;
     for (const ws of gone) {
-      userId ??= stateOf(ws)?.userId ?? null;
       try {
         ws.close(4001, "no frame or ping for 60 s");
       } catch {
         // Already closed.
       }
     }
-    userId ??= this.anySocketUser();
-    if (userId) this.presenceMayHaveChanged(userId, gone);
+    return gone;
   }
 
   override async webSocketError(ws: WebSocket, error: unknown): Promise<void> {
@@ -270,7 +276,7 @@ export class UserObject extends DurableObject<Env> {
     if (asker !== userId && !this.inbox.sharesAny(directChatId(userId, asker), askerChats)) {
       return refuse("forbidden", `you share no chat with ${userId}`);
     }
-    if (watch && asker !== userId) this.presence.addWatcher(asker);
+    if (watch && asker !== userId && this.presence.addWatcher(asker)) this.scheduleSilenceCheck();
     return ok(this.presence.current(userId));
   }
 
@@ -313,10 +319,11 @@ export class UserObject extends DurableObject<Env> {
   /** Stores lastSeen, tells watchers if online/offline changed, and schedules the silence check. */
   private presenceMayHaveChanged(userId: string, closing: WebSocket[] = []): void {
     const frame = this.presence.settle(userId, Date.now(), closing);
-    const { nextCheck } = this.presence.silent(Date.now(), closing);
-    if (nextCheck !== null) void this.ctx.storage.setAlarm(nextCheck);
-    if (!frame) return;
     const watchers = this.presence.watchers();
+    // Only a watched user needs a timely check for silent sockets; anyone else's presence is
+    // worked out when asked, so an unwatched object is left to hibernate undisturbed.
+    if (watchers.length > 0) this.scheduleSilenceCheck(closing);
+    if (!frame) return;
     for (const watcher of watchers) {
       void this.env.USER.get(this.env.USER.idFromName(watcher))
         .presenceChanged(frame)
@@ -325,6 +332,11 @@ export class UserObject extends DurableObject<Env> {
         })
         .catch((err) => console.warn(`user ${userId}: presence to ${watcher} failed`, String(err)));
     }
+  }
+
+  private scheduleSilenceCheck(closing: WebSocket[] = []): void {
+    const { nextCheck } = this.presence.silent(Date.now(), closing);
+    if (nextCheck !== null) void this.ctx.storage.setAlarm(nextCheck);
   }
 
   private anySocketUser(): string | null {
