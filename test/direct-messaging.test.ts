@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { directChatId } from "../protocol";
 import { api, connect, history, json, openDirect, storedSeqs, user } from "./helpers/client";
+import { chatStub, chatsOf } from "./helpers/groups";
 
 /** Lets frames that should not come have their chance to arrive before we check they did not. */
 const settle = () => new Promise((r) => setTimeout(r, 150));
@@ -43,6 +44,44 @@ describe("direct messaging", () => {
     const page = await history(bob.token, chat.chatId);
     expect(page.messages).toHaveLength(1);
     for (const s of [a1, a2, b1, b2]) s.socket.close();
+  });
+
+  it("a user's own sends reach its inbox: a device connecting later is told of them", async () => {
+    const alice = await user("alice");
+    const bob = await user("bob");
+    const chatId = await openDirect(alice, bob);
+    const a1 = await connect(alice.token, "phone");
+    for (const id of ["m1", "m2", "m3"]) {
+      await a1.socket.request({ type: "send", chatId, clientMsgId: id, body: id });
+    }
+    const a2 = await connect(alice.token, "laptop");
+    expect(a2.ready.chats).toEqual([{ chatId, lastSeq: 3, readSeq: 0 }]);
+    expect(await chatsOf(alice.id)).toMatchObject([{ chatId, lastSeq: 3 }]);
+    a1.socket.close();
+    a2.socket.close();
+  });
+
+  it("a resend after a lost ack brings the message to the sender's other devices", async () => {
+    const alice = await user("alice");
+    const bob = await user("bob");
+    const chatId = await openDirect(alice, bob);
+    const a1 = await connect(alice.token, "phone");
+    const a2 = await connect(alice.token, "laptop");
+    // Stored by the chat, but the ack never reached alice's object (as if it had restarted):
+    // the chat leaves a socket send's copy for the sender to its object, so nothing came.
+    const stored = await chatStub(chatId).send(chatId, alice.id, [
+      { clientMsgId: "lost", body: "hi", deviceId: "phone" },
+    ]);
+    expect(stored).toMatchObject({ ok: true, value: [{ seq: 1, duplicate: false }] });
+    await settle();
+    expect(a2.socket.all("message")).toHaveLength(0);
+
+    const again = await a1.socket.request({ type: "send", chatId, clientMsgId: "lost", body: "hi" });
+    expect(again).toMatchObject({ type: "ack", seq: 1 });
+    expect(await a2.socket.next("message")).toMatchObject({ seq: 1, sender: alice.id, body: "hi" });
+    expect(await chatsOf(alice.id)).toMatchObject([{ chatId, lastSeq: 1 }]);
+    a1.socket.close();
+    a2.socket.close();
   });
 
   it("acks only once the message is stored in the chat object", async () => {

@@ -89,7 +89,7 @@ export class ChatObject extends DurableObject<Env> {
   /** Membership changes for groups: create, add, remove, leave, promote. */
   readonly groups = new GroupAdmin(this);
   private readonly watermarks = new WatermarkWrites((rows) =>
-    this.db.transaction((tx) => {
+    this.transaction((tx) => {
       for (const member of rows) writeWatermarks(tx, member);
     }),
   );
@@ -193,20 +193,25 @@ export class ChatObject extends DurableObject<Env> {
     await this.prepare(chatId, sender);
     const access = this.access(chatId, sender);
     if (!access.ok) return access;
-    const origins = new Map<number, string>();
+    // Sends over a socket come through the sender's object, which delivers them to itself.
+    const selfDelivered = new Set<number>();
+    const resent: number[] = [];
     const acks = this.commit(
       (_tx, _append, appendText) =>
         items.map((item): Ack => {
           const m = appendText({ sender, body: item.body, kind: "text", clientMsgId: item.clientMsgId });
           if (!m) {
             const first = findSend(this.log, sender, item.clientMsgId) as { seq: number; ts: number };
+            resent.push(first.seq);
             return { ...first, duplicate: true };
           }
-          if (item.deviceId) origins.set(m.seq, item.deviceId);
+          if (item.deviceId) selfDelivered.add(m.seq);
           return { seq: m.seq, ts: m.ts, duplicate: false };
         }),
-      origins,
+      selfDelivered,
     );
+    // A resend means its first ack may have been lost, and with it the sender object's copy.
+    if (resent.length > 0) this.redeliver(chatId, sender, resent);
     return ok(acks);
   }
 
@@ -276,6 +281,14 @@ export class ChatObject extends DurableObject<Env> {
     return ok(null);
   }
 
+  private redeliver(chatId: string, sender: string, seqs: number[]): void {
+    const messages = seqs
+      .sort((a, b) => a - b)
+      .map((seq) => readMessage(this.db, chatId, seq))
+      .filter((m): m is Message => m !== null);
+    void this.fanout.deliverTo([sender], messages);
+  }
+
   /** Test-only (`FAULT_INJECTION` = "true"): make every `n`th delivery call fail; 0 turns it off. */
   setFaultRate(n: number): boolean {
     if (this.env.FAULT_INJECTION !== "true") return false;
@@ -311,12 +324,12 @@ export class ChatObject extends DurableObject<Env> {
    */
   commit<T>(
     write: (tx: ChatTx, append: (entry: Entry) => Message, appendText: (entry: Entry) => Message | null) => T,
-    origins = new Map<number, string>(),
+    selfDelivered: ReadonlySet<number> = new Set(),
   ): T {
     const chat = this.chat as ChatState;
     const ts = Date.now();
     const fresh: Message[] = [];
-    const result = this.db.transaction((tx) => {
+    const result = this.transaction((tx) => {
       let seq = chat.lastSeq;
       const appendText = (entry: Entry) => {
         const m = insertMessage(this.log, chat.chatId, seq + 1, ts, entry);
@@ -333,9 +346,14 @@ export class ChatObject extends DurableObject<Env> {
       chat.lastSeq = last.seq;
       for (const m of fresh) if (m.kind === "text") this.receipts.noteSent(m.sender, m.seq);
       this.scheduleCheck(CHECK_DELAY_MS);
-      this.fanout.enqueue(fresh, origins);
+      this.fanout.enqueue(fresh, selfDelivered);
     }
     return result;
+  }
+
+  /** Runs `write` in one synchronous transaction (no `await` inside). */
+  transaction<T>(write: (tx: ChatTx) => T): T {
+    return this.ctx.storage.transactionSync(() => write(this.db));
   }
 
   /** The chat as `caller` may see it: a refusal when it does not exist or the caller is not in it. */
@@ -385,7 +403,7 @@ export class ChatObject extends DurableObject<Env> {
 
   private createDirect(chatId: string, pair: [string, string]): ChatState {
     const now = Date.now();
-    this.db.transaction((tx) => {
+    this.transaction((tx) => {
       tx.insert(schema.chatInfo).values({ id: 1, chatId, type: "direct", title: null, createdAt: now }).run();
       for (const userId of new Set(pair)) {
         tx.insert(schema.members).values({ userId, role: "member", joinedSeq: 0 }).run();

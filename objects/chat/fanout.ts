@@ -3,6 +3,8 @@
  * Messages queue up while a round is in flight and go out together in the next round, one call
  * per member, in seq order. A member whose call fails is remembered and retried by the chat's
  * alarm; the user object repairs any gap from the log, so a retry needs only the latest seq.
+ * A message sent over a socket is not delivered back to its sender's object: that object
+ * takes it from the ack (see `SendQueue`), which saves a call per send.
  */
 import type { Message } from "../../protocol";
 
@@ -11,8 +13,6 @@ export interface Delivery {
   type: "direct" | "group";
   title: string | null;
   messages: Message[];
-  /** For the sender's object: seq → the device that sent it, which gets an ack instead of a copy. */
-  origins?: Record<number, string>;
   /** The recipient is no longer a member: these are the last messages it gets from this chat. */
   left?: boolean;
 }
@@ -23,7 +23,8 @@ const CONCURRENCY = 32;
 
 export class Fanout {
   private queue: Message[] = [];
-  private origins = new Map<number, string>();
+  /** Seqs of messages whose sender's object delivers them to itself, from the ack. */
+  private selfDelivered = new Set<number>();
   private running: Promise<void> | null = null;
   /** Members whose last delivery failed; retried until it succeeds. */
   readonly failed = new Set<string>();
@@ -40,9 +41,9 @@ export class Fanout {
     },
   ) {}
 
-  enqueue(messages: Message[], origins: ReadonlyMap<number, string>): void {
+  enqueue(messages: Message[], selfDelivered: ReadonlySet<number>): void {
     if (messages.length === 0) return;
-    for (const [seq, device] of origins) this.origins.set(seq, device);
+    for (const seq of selfDelivered) this.selfDelivered.add(seq);
     this.queue.push(...messages);
     this.running ??= this.drain().finally(() => {
       this.running = null;
@@ -74,22 +75,13 @@ export class Fanout {
     while (this.queue.length > 0) {
       const batch = this.queue.splice(0);
       const info = this.describe();
-      const origins: Record<number, string> = {};
-      for (const m of batch) {
-        const device = this.origins.get(m.seq);
-        if (device) origins[m.seq] = device;
-        this.origins.delete(m.seq);
-      }
+      const skip = new Set(batch.filter((m) => this.selfDelivered.delete(m.seq)).map((m) => m.seq));
       let allOk = true;
       await mapLimit(info.members, CONCURRENCY, async (userId) => {
+        const messages = skip.size === 0 ? batch : batch.filter((m) => m.sender !== userId || !skip.has(m.seq));
+        if (messages.length === 0) return;
         try {
-          await this.deliver(userId, {
-            chatId: info.chatId,
-            type: info.type,
-            title: info.title,
-            messages: batch,
-            origins,
-          });
+          await this.deliver(userId, { chatId: info.chatId, type: info.type, title: info.title, messages });
           this.failed.delete(userId);
         } catch (err) {
           allOk = false;

@@ -8,8 +8,12 @@ import { DEFAULT_HISTORY_LIMIT, MAX_HISTORY_LIMIT, type Message, type MessageKin
 import * as schema from "./schema";
 
 export type ChatDb = DrizzleSqliteDODatabase<typeof schema>;
-/** What `db.transaction` hands its callback: the same query API, bound to the transaction. */
-export type ChatTx = Parameters<Parameters<ChatDb["transaction"]>[0]>[0];
+/**
+ * The database inside a transaction. Transactions run in `storage.transactionSync` with the
+ * same database object: drizzle's own `transaction` builds a query API per call, which costs
+ * more than the writes of a small batch.
+ */
+export type ChatTx = ChatDb;
 
 export interface HistoryQuery {
   after?: number;

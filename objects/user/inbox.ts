@@ -63,7 +63,10 @@ export class Inbox {
   private flushTimer: ReturnType<typeof setTimeout> | null = null;
   private readonly writes: ReturnType<typeof preparedWrites>;
 
-  constructor(private readonly db: Db) {
+  constructor(
+    private readonly db: Db,
+    private readonly storage: DurableObjectStorage,
+  ) {
     for (const row of db.select().from(schema.inbox).all()) this.rows.set(row.chatId, row);
     for (const c of db.select().from(schema.deviceCursors).all()) {
       this.held.set(cursorKey(c.deviceId, c.chatId), c.heldSeq);
@@ -155,7 +158,7 @@ export class Inbox {
     const marks = [...this.dirtyMarks];
     this.dirtyHeld.clear();
     this.dirtyMarks.clear();
-    this.db.transaction(() => {
+    this.storage.transactionSync(() => {
       for (const key of held) {
         const [deviceId, chatId] = key.split("\n") as [string, string];
         this.writes.held.run({ deviceId, chatId, held: this.held.get(key) ?? 0 });

@@ -2,11 +2,16 @@
  * Sends from this user's devices, queued per chat. While one call to a chat object is in
  * flight, later sends wait and then go together in one call, which the chat stores in one
  * transaction: the order of sends is kept, and a burst costs one commit instead of many.
+ * The chat does not deliver these messages back to this object: `stored` hands them over
+ * from the acks, for the user's other devices and the inbox.
  */
+import type { Message } from "../../protocol";
 import type { Ack, SendItem } from "../chat/chat-object";
 import type { Outcome } from "../outcome";
 
 export type SendBatchFn = (chatId: string, userId: string, items: SendItem[]) => Promise<Outcome<Ack[]>>;
+/** Newly stored messages of this user, in seq order, with the device each came from. */
+export type StoredFn = (chatId: string, userId: string, messages: { message: Message; deviceId: string }[]) => void;
 
 interface Pending {
   item: SendItem;
@@ -18,7 +23,10 @@ const MAX_BATCH = 64;
 export class SendQueue {
   private readonly queues = new Map<string, Pending[]>();
 
-  constructor(private readonly sendBatch: SendBatchFn) {}
+  constructor(
+    private readonly sendBatch: SendBatchFn,
+    private readonly stored: StoredFn,
+  ) {}
 
   /** Queues a send by `userId` (always this object's user) to `chatId`; resolves with its ack. */
   submit(chatId: string, userId: string, item: SendItem): Promise<Outcome<Ack>> {
@@ -48,13 +56,19 @@ export class SendQueue {
         console.error(`send to ${chatId} failed`, String(err));
         results = { ok: false, code: "internal", message: "the chat could not store the message; resend it" };
       }
+      const fresh: { message: Message; deviceId: string }[] = [];
       batch.forEach((p, i) => {
+        const ack = results.ok ? results.value[i] : undefined;
         if (!results.ok) p.resolve(results);
-        else {
-          const ack = results.value[i];
-          p.resolve(ack ? { ok: true, value: ack } : { ok: false, code: "internal", message: "no ack" });
-        }
+        else p.resolve(ack ? { ok: true, value: ack } : { ok: false, code: "internal", message: "no ack" });
+        if (!ack || ack.duplicate || !p.item.deviceId) return;
+        const { clientMsgId, body, deviceId } = p.item;
+        fresh.push({
+          message: { chatId, seq: ack.seq, sender: userId, clientMsgId, body, ts: ack.ts, kind: "text" },
+          deviceId,
+        });
       });
+      if (fresh.length > 0) this.stored(chatId, userId, fresh);
     }
     this.queues.delete(chatId);
   }

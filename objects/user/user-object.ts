@@ -10,6 +10,7 @@ import migrations from "../../migrations/user/migrations";
 import {
   deviceIdSchema,
   directChatId,
+  directChatMembers,
   MAX_FRAME_BYTES,
   type Message,
   PING,
@@ -91,12 +92,15 @@ export class UserObject extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.db = drizzle(ctx.storage, { schema });
-    this.sends = new SendQueue((chatId, userId, items) => this.chat(chatId).send(chatId, userId, items));
+    this.sends = new SendQueue(
+      (chatId, userId, items) => this.chat(chatId).send(chatId, userId, items),
+      (chatId, userId, sent) => this.deliverOwn(chatId, userId, sent),
+    );
     this.sendLimit = sendLimiter(this.settings);
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
     void ctx.blockConcurrencyWhile(async () => {
       await migrate(this.db, migrations);
-      this.inbox = new Inbox(this.db);
+      this.inbox = new Inbox(this.db, ctx.storage);
       this.presence = new Presence(ctx, this.db);
     });
   }
@@ -199,6 +203,26 @@ export class UserObject extends DurableObject<Env> {
    * devices always receive a chat's messages in seq order.
    */
   async deliver(userId: string, delivery: Delivery): Promise<void> {
+    await this.receive(userId, delivery, new Map());
+  }
+
+  /** The user's own messages, just stored: to its other devices and into the inbox, as a delivery would. */
+  private deliverOwn(chatId: string, userId: string, sent: { message: Message; deviceId: string }[]): void {
+    const known = this.inbox.get(chatId);
+    const delivery: Delivery = {
+      chatId,
+      type: known?.type ?? (directChatMembers(chatId) ? "direct" : "group"),
+      title: known?.title ?? null,
+      messages: sent.map((s) => s.message),
+    };
+    const origins = new Map(sent.map((s) => [s.message.seq, s.deviceId]));
+    this.receive(userId, delivery, origins).catch((err) =>
+      console.error(`user ${userId}: own messages in ${chatId} not recorded`, String(err)),
+    );
+  }
+
+  /** `origins`: seq → the device that sent it, which has its ack and gets no copy. */
+  private async receive(userId: string, delivery: Delivery, origins: ReadonlyMap<number, string>): Promise<void> {
     await this.withChatLock(delivery.chatId, async () => {
       const { chatId, type, title } = delivery;
       const known = this.inbox.get(chatId);
@@ -220,10 +244,9 @@ export class UserObject extends DurableObject<Env> {
       }
       // The messages are durable in the chat object: push them before this object writes its
       // inbox, so devices do not wait for that write to reach disk.
-      const origins = delivery.origins ?? {};
       for (const m of fresh) {
         const text = JSON.stringify({ type: "message", ...m });
-        const skip = m.sender === userId ? (this.sentBy.take(chatId, m.seq) ?? origins[m.seq]) : undefined;
+        const skip = m.sender === userId ? (origins.get(m.seq) ?? this.sentBy.take(chatId, m.seq)) : undefined;
         for (const ws of this.ctx.getWebSockets()) {
           if (skip && stateOf(ws)?.deviceId === skip) continue;
           sendRaw(ws, text);
