@@ -11,6 +11,7 @@ import { type ChatType, directChatMembers, type Message, type ReceiptStatus, typ
 import { NOT_A_MEMBER, type Outcome, ok, refuse } from "../outcome";
 import { settingsOf } from "../settings";
 import type { UserObject } from "../user/user-object";
+import { ChatReceipts, type MessageInfo } from "./chat-receipts";
 import { type Delivery, Fanout, mapLimit } from "./fanout";
 import { GroupAdmin } from "./group-admin";
 import {
@@ -22,14 +23,12 @@ import {
   type HistoryQuery,
   insertMessage,
   type LogStatements,
-  lastSentBySender,
   lastSeqOf,
   logStatements,
   readHistory,
   readMessage,
 } from "./log";
-import { writeWatermarks } from "./membership";
-import { advance, type MemberRow, ReceiptTracker, WatermarkWrites } from "./receipts";
+import type { MemberRow } from "./receipts";
 import * as schema from "./schema";
 
 export type { HistoryPage, HistoryQuery } from "./log";
@@ -70,8 +69,6 @@ export interface ChatState {
 
 const RETRY_DELAY_MS = 2_000;
 const CHECK_DELAY_MS = 10_000;
-/** Group receipts are coalesced over this window: one frame per sender and status at most. */
-const RECEIPT_WINDOW_MS = 250;
 const RELAY_CONCURRENCY = 32;
 
 export class ChatObject extends DurableObject<Env> {
@@ -80,19 +77,14 @@ export class ChatObject extends DurableObject<Env> {
   chat: ChatState | null = null;
   readonly fanout: Fanout;
   readonly settings = settingsOf(this.env);
-  private receiptTracker: ReceiptTracker | null = null;
   private schemaReady = false;
-  private receiptTimer: ReturnType<typeof setTimeout> | null = null;
   private alarmSet = false;
   private faultEvery = 0;
   private deliveries = 0;
   /** Membership changes for groups: create, add, remove, leave, promote. */
   readonly groups = new GroupAdmin(this);
-  private readonly watermarks = new WatermarkWrites((rows) =>
-    this.transaction((tx) => {
-      for (const member of rows) writeWatermarks(tx, member);
-    }),
-  );
+  /** Watermarks, receipt frames and message info. */
+  readonly receipts = new ChatReceipts(this);
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -131,12 +123,6 @@ export class ChatObject extends DurableObject<Env> {
   private async prepare(chatId: string, caller: string): Promise<void> {
     if (this.schemaReady || !directChatMembers(chatId)?.includes(caller)) return;
     await this.ctx.blockConcurrencyWhile(() => this.migrate());
-  }
-
-  /** Who sent what, read from the log the first time receipts are needed after a wake. */
-  private get receipts(): ReceiptTracker {
-    this.receiptTracker ??= new ReceiptTracker(lastSentBySender(this.db));
-    return this.receiptTracker;
   }
 
   /** Opens (creating on first use) the direct chat `chatId`, whose members its id names. */
@@ -235,39 +221,14 @@ export class ChatObject extends DurableObject<Env> {
     await this.prepare(chatId, userId);
     const access = this.access(chatId, userId);
     if (!access.ok) return access;
-    const chat = access.value;
-    const member = chat.members.get(userId) as MemberRow;
-    const delivered = advance(member, "delivered", marks.delivered, chat.lastSeq);
-    const read = marks.read > 0 && advance(member, "read", marks.read, chat.lastSeq);
-    if (delivered || read) {
-      await this.watermarks.add(member);
-      if (chat.type === "direct") this.flushReceipts();
-      else this.scheduleReceipts();
-    }
-    return ok({ delivered: member.deliveredSeq, read: member.readSeq });
+    const member = access.value.members.get(userId) as MemberRow;
+    return ok(await this.receipts.mark(access.value, member, marks));
   }
 
   /** Message info: who holds and who has read `seq`; for its sender, and in groups for admins. */
-  messageReceipts(
-    chatId: string,
-    caller: string,
-    seq: number,
-  ): Outcome<{ seq: number; delivered: string[]; read: string[] }> {
+  messageReceipts(chatId: string, caller: string, seq: number): Outcome<MessageInfo> {
     const access = this.access(chatId, caller);
-    if (!access.ok) return access;
-    const chat = access.value;
-    const message = readMessage(this.db, chatId, seq);
-    if (!message) return refuse("not_found", "no such message");
-    const isAdmin = chat.type === "group" && chat.members.get(caller)?.role === "admin";
-    if (message.sender !== caller && !isAdmin)
-      return refuse("forbidden", "only the sender or an admin sees message info");
-    const holders = [
-      ...[...chat.members.values()].map((m) => ({ ...m, leftSeq: Number.POSITIVE_INFINITY })),
-      ...this.db.select().from(schema.formerMembers).all(),
-    ].filter((m) => m.userId !== message.sender && m.joinedSeq <= seq && seq < m.leftSeq);
-    const delivered = new Set(holders.filter((m) => m.deliveredSeq >= seq).map((m) => m.userId));
-    const read = new Set(holders.filter((m) => m.readSeq >= seq).map((m) => m.userId));
-    return ok({ seq, delivered: [...delivered].sort(), read: [...read].sort() });
+    return access.ok ? this.receipts.info(access.value, caller, seq) : access;
   }
 
   /** Relays a typing indicator to the other members' devices; nothing is stored. */
@@ -384,21 +345,6 @@ export class ChatObject extends DurableObject<Env> {
         console.warn(`chat ${this.chat?.chatId}: push to ${userId} failed`, String(err));
       }
     });
-  }
-
-  /** A group's aggregate may have moved (a watermark, or who counts): receipts go out after the window. */
-  scheduleReceipts(): void {
-    this.receiptTimer ??= setTimeout(() => this.flushReceipts(), RECEIPT_WINDOW_MS);
-  }
-
-  private flushReceipts(): void {
-    this.receiptTimer = null;
-    const chat = this.chat;
-    if (!chat) return;
-    const due = this.receipts.due(chat);
-    const byUser = new Map<string, ServerFrame[]>();
-    for (const { userId, frame } of due) byUser.set(userId, [...(byUser.get(userId) ?? []), frame]);
-    for (const [userId, frames] of byUser) void this.pushTo([userId], frames);
   }
 
   private createDirect(chatId: string, pair: [string, string]): ChatState {

@@ -100,7 +100,7 @@ export class GroupAdmin {
     const missed = this.chat.fanout.failed.delete(userId) ? this.unsent(chat, removal.seq) : [];
     if (heir) chat.members.set(heir.userId, heir);
     // Who counts for the group tick changed: the sender may be owed a receipt.
-    this.chat.scheduleReceipts();
+    this.chat.receipts.schedule();
     void this.farewell(chat, userId, [...missed, removal]);
     return ok({ seq: removal.seq });
   }

@@ -28,6 +28,7 @@ import { Inbox } from "./inbox";
 import { Presence, type PresenceFrame } from "./presence";
 import { FloodMeter, sendLimiter, type TokenBucket } from "./rate-limit";
 import { ReceiptQueue, type ReceiptWaiter } from "./receipt-queue";
+import { RecentSends } from "./recent-sends";
 import * as schema from "./schema";
 import { SendQueue } from "./send-queue";
 import { socketLimitMessage, socketLimitReached } from "./socket-limit";
@@ -46,27 +47,6 @@ function joins(m: Message, userId: string): boolean {
   if (!event) return false;
   if (event.event === "created") return event.members.includes(userId);
   return event.event === "added" && event.userId === userId;
-}
-const RECENT_SENDS = 4_096;
-
-/** A bounded map of (chat, seq) → sending device, oldest forgotten first; memory only. */
-class RecentSends {
-  private readonly devices = new Map<string, string>();
-
-  note(chatId: string, seq: number, deviceId: string): void {
-    this.devices.set(`${chatId}#${seq}`, deviceId);
-    if (this.devices.size > RECENT_SENDS) {
-      const oldest = this.devices.keys().next().value;
-      if (oldest !== undefined) this.devices.delete(oldest);
-    }
-  }
-
-  take(chatId: string, seq: number): string | undefined {
-    const key = `${chatId}#${seq}`;
-    const device = this.devices.get(key);
-    this.devices.delete(key);
-    return device;
-  }
 }
 const HEARD_GRANULARITY_MS = 5_000;
 

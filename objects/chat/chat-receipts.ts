@@ -1,0 +1,90 @@
+/**
+ * Receipts of the chat object: members' watermarks moving forward (group-committed), the
+ * receipt frames owed to senders (at once in a direct chat, coalesced in a group), and message
+ * info. The chat object checks access before calling in.
+ */
+import type { ServerFrame } from "../../protocol";
+import { type Outcome, ok, refuse } from "../outcome";
+import type { ChatObject, ChatState, Watermarks } from "./chat-object";
+import { lastSentBySender, readMessage } from "./log";
+import { writeWatermarks } from "./membership";
+import { advance, type MemberRow, ReceiptTracker, WatermarkWrites } from "./receipts";
+import * as schema from "./schema";
+
+/** Group receipts are coalesced over this window: one frame per sender and status at most. */
+const RECEIPT_WINDOW_MS = 250;
+
+export interface MessageInfo {
+  seq: number;
+  delivered: string[];
+  read: string[];
+}
+
+export class ChatReceipts {
+  private tracker: ReceiptTracker | null = null;
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  private readonly watermarks: WatermarkWrites;
+
+  constructor(private readonly chat: ChatObject) {
+    this.watermarks = new WatermarkWrites((rows) =>
+      chat.transaction((tx) => {
+        for (const member of rows) writeWatermarks(tx, member);
+      }),
+    );
+  }
+
+  /** Who sent what, read from the log the first time receipts are needed after a wake. */
+  private get senders(): ReceiptTracker {
+    this.tracker ??= new ReceiptTracker(lastSentBySender(this.chat.db));
+    return this.tracker;
+  }
+
+  noteSent(sender: string, seq: number): void {
+    this.senders.noteSent(sender, seq);
+  }
+
+  /** Moves `member`'s watermarks; answers once they are written. */
+  async mark(chat: ChatState, member: MemberRow, marks: Watermarks): Promise<Watermarks> {
+    const delivered = advance(member, "delivered", marks.delivered, chat.lastSeq);
+    const read = marks.read > 0 && advance(member, "read", marks.read, chat.lastSeq);
+    if (delivered || read) {
+      await this.watermarks.add(member);
+      if (chat.type === "direct") this.flush();
+      else this.schedule();
+    }
+    return { delivered: member.deliveredSeq, read: member.readSeq };
+  }
+
+  /** Who holds and who has read `seq`: for its sender, and in groups for admins. */
+  info(chat: ChatState, caller: string, seq: number): Outcome<MessageInfo> {
+    const message = readMessage(this.chat.db, chat.chatId, seq);
+    if (!message) return refuse("not_found", "no such message");
+    const isAdmin = chat.type === "group" && chat.members.get(caller)?.role === "admin";
+    if (message.sender !== caller && !isAdmin) {
+      return refuse("forbidden", "only the sender or an admin sees message info");
+    }
+    const holders = [
+      ...[...chat.members.values()].map((m) => ({ ...m, leftSeq: Number.POSITIVE_INFINITY })),
+      ...this.chat.db.select().from(schema.formerMembers).all(),
+    ].filter((m) => m.userId !== message.sender && m.joinedSeq <= seq && seq < m.leftSeq);
+    const delivered = new Set(holders.filter((m) => m.deliveredSeq >= seq).map((m) => m.userId));
+    const read = new Set(holders.filter((m) => m.readSeq >= seq).map((m) => m.userId));
+    return ok({ seq, delivered: [...delivered].sort(), read: [...read].sort() });
+  }
+
+  /** A group's aggregate may have moved (a watermark, or who counts): receipts go out after the window. */
+  schedule(): void {
+    this.timer ??= setTimeout(() => this.flush(), RECEIPT_WINDOW_MS);
+  }
+
+  private flush(): void {
+    this.timer = null;
+    const chat = this.chat.chat;
+    if (!chat) return;
+    const byUser = new Map<string, ServerFrame[]>();
+    for (const { userId, frame } of this.senders.due(chat)) {
+      byUser.set(userId, [...(byUser.get(userId) ?? []), frame]);
+    }
+    for (const [userId, frames] of byUser) void this.chat.pushTo([userId], frames);
+  }
+}
