@@ -63,10 +63,7 @@ export class Inbox {
   private flushTimer: ReturnType<typeof setTimeout> | null = null;
   private readonly writes: ReturnType<typeof preparedWrites>;
 
-  constructor(
-    private readonly db: Db,
-    private readonly storage: DurableObjectStorage,
-  ) {
+  constructor(private readonly db: Db) {
     for (const row of db.select().from(schema.inbox).all()) this.rows.set(row.chatId, row);
     for (const c of db.select().from(schema.deviceCursors).all()) {
       this.held.set(cursorKey(c.deviceId, c.chatId), c.heldSeq);
@@ -158,16 +155,16 @@ export class Inbox {
     const marks = [...this.dirtyMarks];
     this.dirtyHeld.clear();
     this.dirtyMarks.clear();
-    this.storage.transactionSync(() => {
-      for (const key of held) {
-        const [deviceId, chatId] = key.split("\n") as [string, string];
-        this.writes.held.run({ deviceId, chatId, held: this.held.get(key) ?? 0 });
-      }
-      for (const chatId of marks) {
-        const row = this.rows.get(chatId);
-        if (row) this.writes.marks.run({ chatId, read: row.readSeq, delivered: row.deliveredSeq });
-      }
-    });
+    // No explicit transaction: writes made in one synchronous run share the event's implicit
+    // one, while an explicit one would first commit the inbox write this flush rides along with.
+    for (const key of held) {
+      const [deviceId, chatId] = key.split("\n") as [string, string];
+      this.writes.held.run({ deviceId, chatId, held: this.held.get(key) ?? 0 });
+    }
+    for (const chatId of marks) {
+      const row = this.rows.get(chatId);
+      if (row) this.writes.marks.run({ chatId, read: row.readSeq, delivered: row.deliveredSeq });
+    }
   }
 
   private moveHeld(deviceId: string, chatId: string, seq: number): void {

@@ -80,7 +80,7 @@ export class UserObject extends DurableObject<Env> {
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
     void ctx.blockConcurrencyWhile(async () => {
       await migrate(this.db, migrations);
-      this.inbox = new Inbox(this.db, ctx.storage);
+      this.inbox = new Inbox(this.db);
       this.presence = new Presence(ctx, this.db);
     });
   }
