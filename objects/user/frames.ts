@@ -5,10 +5,14 @@
 import type { ClientFrame, ErrorCode, HistoryFrame, SendFrame } from "../../protocol";
 import type { Refusal } from "../outcome";
 import { RATE_LIMITED_MESSAGE } from "./rate-limit";
+import type { ReceiptWaiter } from "./receipt-queue";
 import { type SocketState, sendFrame, stateOf } from "./sockets";
 import type { UserObject } from "./user-object";
 
 type Frame<T extends ClientFrame["type"]> = Extract<ClientFrame, { type: T }>;
+
+/** How long a group's `delivered` receipt waits to merge with the member's next ones. */
+export const GROUP_DELIVERED_DELAY_MS = 1_000;
 
 export async function handleFrame(
   user: UserObject,
@@ -70,7 +74,11 @@ function onReceipt(user: UserObject, ws: WebSocket, socket: SocketState, frame: 
   const status = frame.type === "read" ? "read" : "delivered";
   const row = user.inbox.get(frame.chatId);
   if (row?.active && frame.seq <= (status === "read" ? row.readSeq : row.deliveredSeq)) return;
-  user.receipts.submit(frame.chatId, socket.userId, frame.seq, { ws, deviceId: socket.deviceId, status, id: frame.id });
+  // A group's delivered tick is an aggregate the chat sends out in windows anyway: waiting a
+  // moment merges this member's receipts, and lets a large fan-out finish before they arrive.
+  const delay = row?.type === "group" && status === "delivered" ? GROUP_DELIVERED_DELAY_MS : 0;
+  const waiter: ReceiptWaiter = { ws, deviceId: socket.deviceId, status, id: frame.id };
+  user.receipts.submit(frame.chatId, socket.userId, frame.seq, waiter, delay);
 }
 
 async function onTyping(user: UserObject, ws: WebSocket, socket: SocketState, frame: Frame<"typing">): Promise<void> {

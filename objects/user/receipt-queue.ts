@@ -2,6 +2,8 @@
  * `received` and `read` frames on their way to the chat objects, one call in flight per chat.
  * Frames that arrive meanwhile are merged into the next call: receipts are watermarks, so
  * only the highest seqs matter, and a burst of acknowledgements costs one call and one write.
+ * A receipt may also wait a little before it goes (groups' `delivered`, see `frames.ts`), so
+ * that it merges with those that follow; a `read` sends whatever waits at once.
  */
 import type { ReceiptStatus } from "../../protocol";
 import type { Watermarks } from "../chat/chat-object";
@@ -31,20 +33,40 @@ interface Pending extends Marks {
 export class ReceiptQueue {
   private readonly pending = new Map<string, Pending>();
   private readonly busy = new Set<string>();
+  private readonly timers = new Map<string, ReturnType<typeof setTimeout>>();
 
   constructor(
     private readonly mark: MarkFn,
     private readonly done: DoneFn,
   ) {}
 
-  /** Queues a receipt of `userId` (always this object's user) for `chatId` up to `seq`. */
-  submit(chatId: string, userId: string, seq: number, waiter: ReceiptWaiter): void {
+  /**
+   * Queues a receipt of `userId` (always this object's user) for `chatId` up to `seq`; it goes
+   * after at most `delayMs`, merged with any that arrive meanwhile.
+   */
+  submit(chatId: string, userId: string, seq: number, waiter: ReceiptWaiter, delayMs = 0): void {
     const p = this.pending.get(chatId) ?? { userId, delivered: 0, read: 0, waiters: [] };
     p.delivered = Math.max(p.delivered, seq);
     if (waiter.status === "read") p.read = Math.max(p.read, seq);
     p.waiters.push(waiter);
     this.pending.set(chatId, p);
-    if (!this.busy.has(chatId)) void this.flush(chatId);
+    if (this.busy.has(chatId)) return;
+    if (delayMs > 0 && waiter.status !== "read") {
+      if (!this.timers.has(chatId))
+        this.timers.set(
+          chatId,
+          setTimeout(() => this.start(chatId), delayMs),
+        );
+      return;
+    }
+    this.start(chatId);
+  }
+
+  private start(chatId: string): void {
+    const timer = this.timers.get(chatId);
+    if (timer !== undefined) clearTimeout(timer);
+    this.timers.delete(chatId);
+    if (!this.busy.has(chatId) && this.pending.has(chatId)) void this.flush(chatId);
   }
 
   private async flush(chatId: string): Promise<void> {
