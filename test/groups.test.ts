@@ -289,6 +289,27 @@ describe("removing and leaving", () => {
     b.close();
   });
 
+  it("a farewell that fails is retried by the chat's alarm, so the chat leaves the removed member's list", async () => {
+    const [alice, bob] = await users("alice", "bob");
+    const chatId = await createGroup(alice, "team", [bob.id]);
+    const b = (await connect(bob.token, "phone")).socket;
+    expect(await fanoutSettled(chatId)).toEqual([]);
+    expect((await chatsOf(bob.id)).map((c) => c.chatId)).toEqual([chatId]);
+    const chat = chatStub(chatId);
+    // Every delivery call fails, the farewell to bob among them.
+    expect(await chat.setFaultRate(1)).toBe(true);
+    const removed = await json<{ seq: number }>(await removeMember(alice, chatId, bob.id));
+    await new Promise((r) => setTimeout(r, 50));
+    expect((await chatsOf(bob.id)).map((c) => c.chatId)).toEqual([chatId]);
+
+    await chat.setFaultRate(0);
+    let alarms = 0;
+    while (alarms < 5 && (await runDurableObjectAlarm(chat))) alarms++;
+    expect(await chatsOf(bob.id)).toEqual([]);
+    expect(await b.next((f) => f.type === "message" && f.seq === removed.seq)).toMatchObject({ kind: "system" });
+    b.close();
+  });
+
   it("removing the only member who lacked a message moves the sender's group tick", async () => {
     const [alice, bob, carol] = await users("alice", "bob", "carol");
     const chatId = await createGroup(alice, "team", [bob.id, carol.id]);

@@ -264,6 +264,7 @@ export class ChatObject extends DurableObject<Env> {
     const chat = this.chat;
     if (!chat) return;
     await this.fanout.idle();
+    if (await this.groups.retryFarewells(chat)) this.scheduleCheck(RETRY_DELAY_MS);
     const latest = readMessage(this.db, chat.chatId, chat.lastSeq);
     if (!latest) return;
     const targets = this.fanout.deliveredSeq < chat.lastSeq ? [...chat.members.keys()] : [...this.fanout.failed];
@@ -377,14 +378,17 @@ export class ChatObject extends DurableObject<Env> {
     };
   }
 
-  private deliver(userId: string, delivery: Delivery): Promise<void> {
+  /** Delay before the alarm retries failed deliveries. */
+  readonly retryDelayMs = RETRY_DELAY_MS;
+
+  deliver(userId: string, delivery: Delivery): Promise<void> {
     if (this.faultEvery > 0 && ++this.deliveries % this.faultEvery === 0) {
       return Promise.reject(new Error("injected fan-out fault"));
     }
     return this.user(userId).deliver(userId, delivery);
   }
 
-  private scheduleCheck(delayMs: number): void {
+  scheduleCheck(delayMs: number): void {
     if (this.alarmSet) return;
     this.alarmSet = true;
     void this.ctx.storage.setAlarm(Date.now() + delayMs);

@@ -12,7 +12,15 @@ import type { MemberRow } from "./receipts";
 type Role = "admin" | "member";
 
 export class GroupAdmin {
+  /** Farewells whose delivery failed, by former member: retried by the chat's alarm (memory only). */
+  private readonly farewells = new Map<string, Message[]>();
+
   constructor(private readonly chat: ChatObject) {}
+
+  /** Whether some farewell still waits for a retry. */
+  get farewellsPending(): boolean {
+    return this.farewells.size > 0;
+  }
 
   create(chatId: string, creator: string, title: string, memberIds: string[]): Outcome<{ chatId: string }> {
     if (this.chat.chat) return refuse("internal", "chat id already in use; try again");
@@ -59,6 +67,8 @@ export class GroupAdmin {
       return member;
     });
     chat.members.set(userId, row);
+    // Back in the group: the add delivers what it needs, and a late farewell would undo it.
+    this.farewells.delete(userId);
     return ok({ seq: row.joinedSeq });
   }
 
@@ -143,13 +153,29 @@ export class GroupAdmin {
     return page.messages.filter((m) => m.seq > this.chat.fanout.deliveredSeq).reverse();
   }
 
-  /** Tells the member who left that it left: the removal is the last message it gets from this chat. */
+  /** Retries the farewells that failed; answers whether some still failed. */
+  async retryFarewells(chat: ChatState): Promise<boolean> {
+    for (const [userId, messages] of [...this.farewells]) {
+      if (!chat.members.has(userId)) await this.farewell(chat, userId, messages);
+    }
+    return this.farewellsPending;
+  }
+
+  /**
+   * Tells the member who left that it left: the removal is the last message it gets from this
+   * chat. A failed farewell is kept and retried by the chat's alarm, so the chat does not stay
+   * in the former member's list.
+   */
   private async farewell(chat: ChatState, userId: string, messages: Message[]): Promise<void> {
     const delivery = { ...this.chat.deliveryOf(chat, messages), left: true };
     try {
-      await this.chat.user(userId).deliver(userId, delivery);
+      await this.chat.deliver(userId, delivery);
+      this.farewells.delete(userId);
     } catch (err) {
       console.warn(`chat ${chat.chatId}: farewell to ${userId} failed`, String(err));
+      if (chat.members.has(userId)) return;
+      this.farewells.set(userId, messages);
+      this.chat.scheduleCheck(this.chat.retryDelayMs);
     }
   }
 }
