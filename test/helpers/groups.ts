@@ -4,6 +4,7 @@
  */
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
+import { expect } from "vitest";
 import { type Message, type SystemEvent, systemEventOf } from "../../protocol";
 import { api, history, json, user } from "./client";
 
@@ -85,3 +86,24 @@ export async function inBatches<T, R>(items: T[], limit: number, fn: (item: T) =
   for (let i = 0; i < items.length; i += limit) out.push(...(await Promise.all(items.slice(i, i + limit).map(fn))));
   return out;
 }
+
+/** Asserts an HTTP error answer: its status and `{error:{code,message}}`. */
+export async function expectError(res: Response, status: number, code: string): Promise<void> {
+  expect(res.status).toBe(status);
+  expect(await res.json()).toEqual({ error: { code, message: expect.any(String) } });
+}
+
+/** The system message at `seq`, parsed, as `reader` reads it over HTTP. */
+export async function systemAt(reader: User, chatId: string, seq: number) {
+  const m = (await messagesOf(reader.token, chatId)).find((x) => x.seq === seq);
+  if (!m) throw new Error(`no message ${seq}`);
+  return { ...m, event: eventOf(m) };
+}
+
+/** Member routes of a group, as `by`. */
+export const addMember = (by: User, chatId: string, userId: string, role?: string) =>
+  api(by.token, "POST", `/v1/chats/${chatId}/members`, role ? { userId, role } : { userId });
+export const setRole = (by: User, chatId: string, userId: string, role: string) =>
+  api(by.token, "PATCH", `/v1/chats/${chatId}/members/${userId}`, { role });
+export const removeMember = (by: User, chatId: string, userId: string) =>
+  api(by.token, "DELETE", `/v1/chats/${chatId}/members/${userId}`);
