@@ -11,6 +11,18 @@ async function presenceOf(token: string, userId: string): Promise<{ status: numb
   return { status: res.status, body: await json<Presence>(res) };
 }
 
+/** Makes every socket of the user object look silent for 61 s; answers since when. */
+async function silenceSockets(stub: DurableObjectStub): Promise<number> {
+  const since = Date.now() - 61_000;
+  await runInDurableObject(stub, (_instance, state) => {
+    for (const ws of state.getWebSockets()) {
+      const s = ws.deserializeAttachment() as SocketState;
+      ws.serializeAttachment({ ...s, connectedAt: since, lastHeard: since });
+    }
+  });
+  return since;
+}
+
 describe("presence", () => {
   it("online while a device is connected; offline with lastSeen when the last one closes; watchers are told", async () => {
     const alice = await user("alice");
@@ -57,13 +69,7 @@ describe("presence", () => {
     expect((await presenceOf(alice.token, bob.id)).body.online).toBe(true);
     expect(await runInDurableObject(stub, (_i, state) => state.storage.getAlarm())).toBeNull();
 
-    const silentSince = Date.now() - 61_000;
-    await runInDurableObject(stub, (_instance, state) => {
-      for (const ws of state.getWebSockets()) {
-        const s = ws.deserializeAttachment() as SocketState;
-        ws.serializeAttachment({ ...s, connectedAt: silentSince, lastHeard: silentSince });
-      }
-    });
+    await silenceSockets(stub);
     expect((await presenceOf(alice.token, bob.id)).body.online).toBe(false);
     // The next connection of the user closes the silent socket.
     const b2 = await connect(bob.token, "laptop");
@@ -83,13 +89,7 @@ describe("presence", () => {
     expect(await a.socket.next("presence")).toMatchObject({ userId: bob.id, online: true });
 
     const stub = env.USER.get(env.USER.idFromName(bob.id));
-    const silentSince = Date.now() - 61_000;
-    await runInDurableObject(stub, (_instance, state) => {
-      for (const ws of state.getWebSockets()) {
-        const s = ws.deserializeAttachment() as SocketState;
-        ws.serializeAttachment({ ...s, connectedAt: silentSince, lastHeard: silentSince });
-      }
-    });
+    const silentSince = await silenceSockets(stub);
     expect((await presenceOf(alice.token, bob.id)).body.online).toBe(false);
     expect(await runDurableObjectAlarm(stub)).toBe(true);
     const closed = await b.socket.waitClosed();
