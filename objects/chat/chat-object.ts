@@ -183,9 +183,9 @@ export class ChatObject extends DurableObject<Env> {
     const selfDelivered = new Set<number>();
     const resent: number[] = [];
     const acks = this.commit(
-      (_tx, _append, appendText) =>
+      (_tx, _append, tryAppend) =>
         items.map((item): Ack => {
-          const m = appendText({ sender, body: item.body, kind: "text", clientMsgId: item.clientMsgId });
+          const m = tryAppend({ sender, body: item.body, kind: "text", clientMsgId: item.clientMsgId });
           if (!m) {
             const first = findSend(this.log, sender, item.clientMsgId) as { seq: number; ts: number };
             resent.push(first.seq);
@@ -264,13 +264,13 @@ export class ChatObject extends DurableObject<Env> {
     const chat = this.chat;
     if (!chat) return;
     await this.fanout.idle();
-    if (await this.groups.retryFarewells(chat)) this.scheduleCheck(RETRY_DELAY_MS);
+    if (await this.groups.retryFarewells(chat)) this.scheduleRetry();
     const latest = readMessage(this.db, chat.chatId, chat.lastSeq);
     if (!latest) return;
     const targets = this.fanout.deliveredSeq < chat.lastSeq ? [...chat.members.keys()] : [...this.fanout.failed];
     if (targets.length > 0) await this.fanout.deliverTo(targets, [latest]);
     if (this.fanout.failed.size > 0) {
-      this.scheduleCheck(RETRY_DELAY_MS);
+      this.scheduleRetry();
       return;
     }
     this.fanout.deliveredSeq = Math.max(this.fanout.deliveredSeq, latest.seq);
@@ -282,10 +282,11 @@ export class ChatObject extends DurableObject<Env> {
 
   /**
    * Appends messages in one synchronous transaction, then (after the commit) updates the
-   * in-memory state and starts the fan-out. `write` gets `append`, which assigns the next seq.
+   * in-memory state and starts the fan-out. `write` gets `append`, which assigns the next seq,
+   * and `tryAppend`, which answers null for a text entry already stored.
    */
   commit<T>(
-    write: (tx: ChatTx, append: (entry: Entry) => Message, appendText: (entry: Entry) => Message | null) => T,
+    write: (tx: ChatTx, append: (entry: Entry) => Message, tryAppend: (entry: Entry) => Message | null) => T,
     selfDelivered: ReadonlySet<number> = new Set(),
   ): T {
     const chat = this.chat as ChatState;
@@ -293,7 +294,8 @@ export class ChatObject extends DurableObject<Env> {
     const fresh: Message[] = [];
     const result = this.transaction((tx) => {
       let seq = chat.lastSeq;
-      const appendText = (entry: Entry) => {
+      // Null when a text entry's (sender, clientMsgId) is already stored: no seq is used.
+      const tryAppend = (entry: Entry) => {
         const m = insertMessage(this.log, chat.chatId, seq + 1, ts, entry);
         if (m) {
           seq = m.seq;
@@ -301,7 +303,7 @@ export class ChatObject extends DurableObject<Env> {
         }
         return m;
       };
-      return write(tx, (entry) => appendText({ ...entry, kind: "system" }) as Message, appendText);
+      return write(tx, (entry) => tryAppend(entry) as Message, tryAppend);
     });
     const last = fresh.at(-1);
     if (last) {
@@ -378,9 +380,6 @@ export class ChatObject extends DurableObject<Env> {
     };
   }
 
-  /** Delay before the alarm retries failed deliveries. */
-  readonly retryDelayMs = RETRY_DELAY_MS;
-
   deliver(userId: string, delivery: Delivery): Promise<void> {
     if (this.faultEvery > 0 && ++this.deliveries % this.faultEvery === 0) {
       return Promise.reject(new Error("injected fan-out fault"));
@@ -388,7 +387,12 @@ export class ChatObject extends DurableObject<Env> {
     return this.user(userId).deliver(userId, delivery);
   }
 
-  scheduleCheck(delayMs: number): void {
+  /** Has the alarm retry failed deliveries soon. */
+  scheduleRetry(): void {
+    this.scheduleCheck(RETRY_DELAY_MS);
+  }
+
+  private scheduleCheck(delayMs: number): void {
     if (this.alarmSet) return;
     this.alarmSet = true;
     void this.ctx.storage.setAlarm(Date.now() + delayMs);

@@ -175,7 +175,7 @@ export class GroupAdmin {
       console.warn(`chat ${chat.chatId}: farewell to ${userId} failed`, String(err));
       if (chat.members.has(userId)) return;
       this.farewells.set(userId, messages);
-      this.chat.scheduleCheck(this.chat.retryDelayMs);
+      this.chat.scheduleRetry();
     }
   }
 }
