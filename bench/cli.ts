@@ -19,7 +19,17 @@ stopOnSignals();
 const argv = process.argv.slice(2);
 const args = new Set(argv);
 const onlyAt = argv.indexOf("--only");
-const only = onlyAt >= 0 ? new RegExp(argv[onlyAt + 1] ?? "") : undefined;
+const only = onlyAt >= 0 ? onlyPattern(argv[onlyAt + 1]) : undefined;
+
+function onlyPattern(source: string | undefined): RegExp {
+  try {
+    if (!source || source.startsWith("--")) throw new Error("a pattern must follow --only");
+    return new RegExp(source);
+  } catch (err) {
+    console.error(`--only: ${err instanceof Error ? err.message : String(err)}`);
+    process.exit(2);
+  }
+}
 const mode: Mode = args.has("--smoke") ? "smoke" : args.has("--quick") ? "quick" : "full";
 const started = Date.now();
 const log = (m: string) => console.log(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${m}`);
