@@ -13,9 +13,13 @@ export const createChatBody = z.discriminatedUnion("type", [
   }),
 ]);
 
-export const addMemberBody = z.strictObject({ userId: userIdSchema, role: z.enum(["admin", "member"]).optional() });
+export const roleSchema = z.enum(["admin", "member"]);
+/** A group member's role: admins add, remove and promote. */
+export type Role = z.infer<typeof roleSchema>;
 
-export const setRoleBody = z.strictObject({ role: z.enum(["admin", "member"]) });
+export const addMemberBody = z.strictObject({ userId: userIdSchema, role: roleSchema.optional() });
+
+export const setRoleBody = z.strictObject({ role: roleSchema });
 
 export const sendMessageBody = z.strictObject({ clientMsgId: clientMsgIdSchema, body: bodySchema });
 
