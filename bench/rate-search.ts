@@ -11,6 +11,9 @@ export interface Step {
   achieved: number;
   p50: number;
   p99: number;
+  /** Latency samples (a send that never completed counts as one), and their max. */
+  samples: number;
+  max: number;
   ok: boolean;
 }
 
@@ -34,7 +37,8 @@ export async function findMaxRate(
   log(`    probe: ${Math.round(capacity)}/s closed loop`);
   const steps: Step[] = [];
   const run = async (rate: number) => {
-    if (steps.length >= maxSteps) return { offered: rate, achieved: 0, p50: Number.NaN, p99: Number.NaN, ok: false };
+    if (steps.length >= maxSteps)
+      return { offered: rate, achieved: 0, p50: Number.NaN, p99: Number.NaN, samples: 0, max: Number.NaN, ok: false };
     let s = await step(Math.max(minRate, Math.round(rate)));
     if (!s.ok && steps.length + 1 < maxSteps) {
       // A shared machine has hiccups: a failed step gets one more try, for figures and baselines alike.

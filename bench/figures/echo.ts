@@ -75,6 +75,8 @@ export function stepOf(bench: Bench, rate: number, r: LoadResult, durationMs = b
     achieved: r.completed / (durationMs / 1000),
     p50: s.p50,
     p99: s.p99,
+    samples: r.latencies.length + Math.max(0, r.sent - r.completed),
+    max: s.max,
     ok: passes(r.sent, r.completed, s.p99, bench.params.sloMs) && r.errors === 0,
   };
 }

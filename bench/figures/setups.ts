@@ -23,6 +23,9 @@ export interface SetupCost {
   echoPerSecond: number;
   rttP50: number;
   rttP99: number;
+  /** Round trips behind rttP50/rttP99, and their max. */
+  rttSamples: number;
+  rttMax: number;
   processes: number;
   rssBytes: number;
 }
@@ -50,6 +53,8 @@ export async function measureSetup(
       echoPerSecond: closed.inWindow / 2,
       rttP50: light.p50,
       rttP99: light.p99,
+      rttSamples: light.samples,
+      rttMax: light.max,
       processes: server.runtimePids().length,
       rssBytes: rss(server.runtimePids()),
     };

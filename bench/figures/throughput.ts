@@ -115,6 +115,8 @@ export async function deliveryStep(bench: Bench, topo: Topology, rate: number, d
     achieved: got.count / (durationMs / 1000),
     p50: s.p50,
     p99: s.p99,
+    samples: got.latencies.length + Math.max(0, expected - got.count),
+    max: s.max,
     ok: passes(expected, got.count, s.p99, bench.params.sloMs) && load.errors === 0,
   };
 }
