@@ -2,11 +2,13 @@
  * Eviction: the chat object and the user objects are evicted mid-test. Nothing acknowledged is
  * lost, seqs carry on without a gap, and sockets that hibernated through it keep working.
  */
-import { evictDurableObject, runInDurableObject } from "cloudflare:test";
+import { evictDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { PING, PONG } from "../protocol";
+import { messageBarrier } from "./helpers/barrier";
 import { connect, history, openDirect, sendMany, storedSeqs, type TestSocket, user } from "./helpers/client";
+import { evict, expectReplaced, instanceOf } from "./helpers/evict";
 
 /** Untyped stubs: the eviction helpers need no RPC types, and mixing both typed kinds is slow to check. */
 const namespaces: Record<"CHAT" | "USER", DurableObjectNamespace> = env;
@@ -36,7 +38,7 @@ describe("eviction", () => {
     const b = (await connect(bob.token, "phone")).socket;
 
     const first = await sendMany(a, chatId, 30, "before");
-    await evictDurableObject(chatStub(chatId));
+    await evict(chatStub(chatId));
     expect(await allSeqs(bob.token, chatId)).toEqual(range(30));
 
     const second = await sendMany(b, chatId, 30, "after");
@@ -63,11 +65,11 @@ describe("eviction", () => {
       ),
     );
     const stubs = [chatStub(chatId), userStub(alice.id)];
-    for (const stub of stubs) await mark(stub);
+    const before = await Promise.all(stubs.map(instanceOf));
     for (const clientMsgId of ids) a.send({ type: "send", id: clientMsgId, chatId, clientMsgId, body: clientMsgId });
     await Promise.all(stubs.map((stub) => evictDurableObject(stub)));
     const settled = await Promise.all(replies);
-    for (const stub of stubs) expect(await isMarked(stub)).toBe(false);
+    for (const [i, stub] of stubs.entries()) await expectReplaced(stub, before[i] as object);
 
     const acked = settled.filter((f) => f.type === "ack").map((f) => f.seq as number);
     const stored = await allSeqs(alice.token, chatId);
@@ -93,10 +95,7 @@ describe("eviction", () => {
     await a1.request({ type: "send", chatId, clientMsgId: "m1", body: "one" });
     await b.next("message");
 
-    const stubs = [userStub(alice.id), userStub(bob.id), chatStub(chatId)];
-    for (const stub of stubs) await mark(stub);
-    for (const stub of stubs) await evictDurableObject(stub);
-    for (const stub of stubs) expect(await isMarked(stub)).toBe(false);
+    for (const stub of [userStub(alice.id), userStub(bob.id), chatStub(chatId)]) await evict(stub);
 
     // The runtime answers the exact ping itself, and a ping with an id wakes the object.
     a1.send(PING);
@@ -114,11 +113,14 @@ describe("eviction", () => {
     const back = await b.request({ type: "send", chatId, clientMsgId: "r1", body: "three" });
     expect(back.seq).toBe(3);
     for (const s of [a1, a2]) expect(await s.next((f) => f.type === "message" && f.seq === 3)).toBeTruthy();
-    await new Promise((r) => setTimeout(r, 150));
-    expect(a1.all("message").map((m) => m.seq)).toEqual([3]);
-    expect(b.all("message").map((m) => m.seq)).toEqual([1, 2]);
+    // A last message from the laptop reaches the phone from its own object and the peer through
+    // the chat: any echo or second copy of 1..3 would have come first.
+    expect(await messageBarrier(chatId, a2, [a1, b])).toBe(4);
+    expect(a1.all("message").map((m) => m.seq)).toEqual([3, 4]);
+    expect(b.all("message").map((m) => m.seq)).toEqual([1, 2, 4]);
+    expect(a2.all("message").map((m) => m.seq)).toEqual([1, 2, 3]);
     expect(a1.closed).toBeNull();
-    expect(await storedSeqs(chatId)).toEqual([1, 2, 3]);
+    expect(await storedSeqs(chatId)).toEqual([1, 2, 3, 4]);
     for (const s of [a1, a2, b]) s.close();
   });
 
@@ -129,7 +131,7 @@ describe("eviction", () => {
     const a = (await connect(alice.token, "phone")).socket;
     await sendMany(a, chatId, 5, "m");
     const stubs = [userStub(alice.id), userStub(bob.id), chatStub(chatId)];
-    for (const stub of stubs) await evictAll(stub);
+    for (const stub of stubs) await evict(stub);
     const { socket: b, ready } = await connect(bob.token, "phone");
     expect(ready.chats).toEqual([expect.objectContaining({ chatId, lastSeq: 5 })]);
     const page = await b.request({ type: "history", chatId, after: 0 });
@@ -137,21 +139,3 @@ describe("eviction", () => {
     for (const s of [a, b] as TestSocket[]) s.close();
   });
 });
-
-const MARK = Symbol.for("eviction-test-mark");
-
-/** Marks the running instance in memory; `isMarked` is false once it was evicted and rebuilt. */
-function mark(stub: DurableObjectStub): Promise<void> {
-  return runInDurableObject(stub, (instance: object) => {
-    Reflect.set(instance, MARK, true);
-  });
-}
-
-function isMarked(stub: DurableObjectStub): Promise<boolean> {
-  return runInDurableObject(stub, (instance: object) => Reflect.get(instance, MARK) === true);
-}
-
-/** Evicts an object if it is running (eviction of an idle one rejects). */
-async function evictAll(stub: DurableObjectStub): Promise<void> {
-  await evictDurableObject(stub).catch(() => {});
-}

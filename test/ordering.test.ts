@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import type { Message } from "../protocol";
+import { messageBarrier } from "./helpers/barrier";
 import { connect, history, openDirect, sendMany, storedSeqs, type TestSocket, user } from "./helpers/client";
 
 const PER_SOCKET = 100;
@@ -61,9 +62,27 @@ describe("ordering", () => {
         expect(message).toEqual(bySeq.get(m.seq as number));
       }
     }
-    await new Promise((r) => setTimeout(r, 150));
+    // One more message from each device, in turn, reaching every other device: from the sender's
+    // own object on its sibling devices, through the chat on the others. A late extra copy of
+    // the 500 would have come before these.
+    const barriers: number[] = [];
     for (const [i, s] of sockets.entries()) {
-      expect(s.all("message"), `${devices[i]?.name} got no extra copies`).toHaveLength(total - PER_SOCKET);
+      barriers.push(
+        await messageBarrier(
+          chatId,
+          s,
+          sockets.filter((_, j) => j !== i),
+        ),
+      );
+    }
+    expect(barriers).toEqual([1, 2, 3, 4, 5].map((n) => total + n));
+    for (const [i, s] of sockets.entries()) {
+      const own = new Set([...(acks[i] ?? []).map((a) => a.seq as number), barriers[i]]);
+      const expected = Array.from({ length: total + barriers.length }, (_, q) => q + 1).filter((q) => !own.has(q));
+      expect(
+        s.all("message").map((m) => m.seq),
+        `${devices[i]?.name} got no extra copies`,
+      ).toEqual(expected);
     }
     for (const s of sockets) s.close();
   });
@@ -103,9 +122,13 @@ describe("ordering", () => {
       "burst #burst-2",
       "bob's",
     ]);
-    await b.collect("message", 5);
-    await new Promise((r) => setTimeout(r, 150));
-    expect(b.all("message").map((m) => m.seq)).toEqual([1, 2, 3, 4, 5]);
+    // A message from each side through the same chat, after any second copy of a resend: Bob
+    // gets Alice's, both of Alice's devices get Bob's (as her resends' copies would have come).
+    expect(await messageBarrier(chatId, a1, [a2, b])).toBe(7);
+    expect(await messageBarrier(chatId, b, [a1, a2])).toBe(8);
+    expect(b.all("message").map((m) => m.seq)).toEqual([1, 2, 3, 4, 5, 7]);
+    expect(a1.all("message").map((m) => m.seq)).toEqual([6, 8]);
+    expect(a2.all("message").map((m) => m.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
     for (const s of [a1, a2, b]) s.close();
   });
 });

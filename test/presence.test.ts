@@ -3,6 +3,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { SocketState } from "../objects/user/sockets";
 import { api, connect, json, openDirect, user } from "./helpers/client";
+import { evict } from "./helpers/evict";
 
 type Presence = { userId: string; online: boolean; lastSeen: number | null };
 
@@ -111,8 +112,7 @@ describe("presence", () => {
     await b.socket.waitClosed();
     const seen = (await presenceOf(alice.token, bob.id)).body.lastSeen;
     expect(seen).not.toBeNull();
-    const { evictDurableObject } = await import("cloudflare:test");
-    await evictDurableObject(env.USER.get(env.USER.idFromName(bob.id))).catch(() => {});
+    await evict(env.USER.get(env.USER.idFromName(bob.id)));
     expect((await presenceOf(alice.token, bob.id)).body).toEqual({ userId: bob.id, online: false, lastSeen: seen });
   });
 
@@ -143,7 +143,11 @@ describe("typing", () => {
     expect(await b.socket.next("typing")).toEqual({ type: "typing", chatId, userId: alice.id, on: true });
     a.socket.send({ type: "typing", chatId, on: false });
     expect(await b.socket.next("typing")).toEqual({ type: "typing", chatId, userId: alice.id, on: false });
-    expect(a2.socket.frames.some((f) => f.type === "typing")).toBe(false);
+    // Bob's typing reaches Alice's devices through the same chat, after any copy of her own.
+    b.socket.send({ type: "typing", chatId, on: true });
+    const bobs = { type: "typing", chatId, userId: bob.id, on: true };
+    for (const s of [a, a2]) await s.socket.collect((f) => f.type === "typing" && f.userId === bob.id, 1);
+    for (const s of [a, a2]) expect(s.socket.all("typing")).toEqual([bobs]);
 
     const rows = await runInDurableObject(env.CHAT.get(env.CHAT.idFromName(chatId)), (_i, state) =>
       state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM messages").one(),
@@ -163,9 +167,11 @@ describe("typing", () => {
     const m = await connect(mallory.token, "phone");
     const err = await m.socket.request({ type: "typing", chatId, on: true });
     expect(err).toMatchObject({ type: "error", code: "forbidden" });
-    await m.socket.request({ type: "ping" });
-    expect(b.socket.frames.some((f) => f.type === "typing")).toBe(false);
-    b.socket.close();
-    m.socket.close();
+    // Alice's typing reaches Bob through the same chat, after anything relayed for Mallory.
+    const a = await connect(alice.token, "phone");
+    a.socket.send({ type: "typing", chatId, on: true });
+    await b.socket.collect((f) => f.type === "typing" && f.userId === alice.id, 1);
+    expect(b.socket.all("typing")).toEqual([{ type: "typing", chatId, userId: alice.id, on: true }]);
+    for (const s of [a, b, m]) s.socket.close();
   });
 });

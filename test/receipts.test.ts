@@ -1,4 +1,9 @@
+/**
+ * Receipts in a direct chat: the tick sequence, watermarks that never move back, and refusal
+ * of receipts from outsiders.
+ */
 import { describe, expect, it } from "vitest";
+import { pingBarrier, receiptBarrier } from "./helpers/barrier";
 import { connect, openDirect, user } from "./helpers/client";
 
 describe("receipts in a direct chat", () => {
@@ -27,6 +32,9 @@ describe("receipts in a direct chat", () => {
     b1.socket.send({ type: "read", chatId, seq: 1 });
     expect(await a.socket.next("receipt")).toEqual({ type: "receipt", chatId, seq: 1, status: "read", by: bob.id });
     expect(await b2.socket.next("read")).toEqual({ type: "read", chatId, seq: 1 });
+    // Bob's object sends `read` to all his devices at once: by the time it answers a ping on
+    // the reading device, a copy for that device would have been sent before the pong.
+    await pingBarrier(b1.socket);
     expect(b1.socket.frames.some((f) => f.type === "read")).toBe(false);
     for (const s of [a, b1, b2]) s.socket.close();
   });
@@ -55,11 +63,14 @@ describe("receipts in a direct chat", () => {
     const maxAny = Math.max(...frames.map((f) => f.seq));
     await a.socket.collect((f) => f.type === "receipt" && f.status === "read" && f.seq === maxRead, 1);
     await a.socket.collect((f) => f.type === "receipt" && f.status === "delivered" && f.seq === maxAny, 1);
+    // A read of one more message: its receipt comes after any late one for the 200 frames.
+    expect(await receiptBarrier(chatId, a.socket, b.socket)).toBe(41);
     for (const status of ["delivered", "read"]) {
       const seqs = a.socket.frames
         .filter((f) => f.type === "receipt" && f.status === status)
         .map((f) => f.seq as number);
       expect(seqs.length).toBeGreaterThan(0);
+      expect(seqs.at(-1)).toBe(41);
       expect(seqs).toEqual([...seqs].sort((x, y) => x - y));
       expect(new Set(seqs).size).toBe(seqs.length);
     }
@@ -77,9 +88,13 @@ describe("receipts in a direct chat", () => {
     const m = await connect(mallory.token, "phone");
     const err = await m.socket.request({ type: "read", chatId, seq: 1 });
     expect(err).toMatchObject({ type: "error", code: "forbidden" });
-    await new Promise((r) => setTimeout(r, 100));
-    expect(a.socket.frames.some((f) => f.type === "receipt")).toBe(false);
-    a.socket.close();
-    m.socket.close();
+    // Bob reads a second message: the chat pushes his receipts after anything it pushed for Mallory.
+    const b = await connect(bob.token, "phone");
+    expect(await receiptBarrier(chatId, a.socket, b.socket)).toBe(2);
+    expect(a.socket.all("receipt")).toEqual([
+      { type: "receipt", chatId, seq: 2, status: "delivered", by: bob.id },
+      { type: "receipt", chatId, seq: 2, status: "read", by: bob.id },
+    ]);
+    for (const s of [a, b, m]) s.socket.close();
   });
 });
