@@ -1,15 +1,17 @@
 /**
- * The chat page in a real browser (Debian's Chromium driven by playwright-core) against the
- * real local server: two people chat, ticks turn blue, one goes offline and catches up.
+ * The chat page in a real browser (Chromium, found as test/e2e/browser.ts says, driven by
+ * playwright-core) against the real local server: two people chat, ticks turn blue, one goes
+ * offline and catches up. Without a browser these tests fail; they never skip. An uncaught
+ * exception or a console error on any page fails the test it happened in.
  * Screenshots of both pages are saved in test-results/.
  */
-import { existsSync, mkdirSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { chromiumPath } from "./browser";
 import { base, client, unique, user } from "./sdk-fixtures";
 
-const CHROMIUM = "/usr/bin/chromium";
 const ARGS = [
   "--headless",
   "--no-sandbox",
@@ -21,12 +23,7 @@ const ARGS = [
   "--disable-sync",
 ];
 const RESULTS = resolve(import.meta.dirname, "../../test-results");
-const hasChromium = existsSync(CHROMIUM);
 const WAIT = { timeout: 20_000 };
-
-if (!hasChromium) {
-  console.warn(`browser tests skipped: no Chromium at ${CHROMIUM} (apt-get install chromium)`);
-}
 
 async function signIn(page: Page, name: string): Promise<void> {
   await page.goto(base);
@@ -45,27 +42,45 @@ const bodies = (page: Page) => page.locator("#messages li.msg .body").allTextCon
 const ownTicks = (page: Page) =>
   page.locator("#messages li.mine .tick").evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.tick));
 
-describe.skipIf(!hasChromium)("chat page in Chromium", () => {
-  let browser: Browser;
-
+describe("chat page in Chromium", () => {
   // One browser (Playwright gives it a fresh temporary profile); each person gets an isolated context.
-  beforeAll(async () => {
+  // The first person() launches it, inside a test: without a browser each test fails with how to get
+  // one (a failing beforeAll would leave them reported as skipped).
+  let browser: Browser | undefined;
+  /** This test's browser contexts, and what went wrong on their pages. */
+  let contexts: BrowserContext[] = [];
+  let pageErrors: string[] = [];
+
+  beforeAll(() => {
     mkdirSync(RESULTS, { recursive: true });
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS });
   });
   afterAll(async () => {
     await browser?.close();
   });
+  afterEach(async () => {
+    await Promise.all(contexts.map((c) => c.close()));
+    const errors = pageErrors;
+    [contexts, pageErrors] = [[], []];
+    expect(errors, "uncaught exceptions and console errors on the pages").toEqual([]);
+  });
 
-  async function person(): Promise<{ context: BrowserContext; page: Page }> {
+  /** A browser context and page for one person; `who` names the page in error reports. */
+  async function person(who: string): Promise<{ context: BrowserContext; page: Page }> {
+    browser ??= await chromium.launch({ executablePath: chromiumPath(), headless: true, args: ARGS });
     const context = await browser.newContext({ viewport: { width: 1000, height: 640 } });
+    contexts.push(context);
     const page = await context.newPage();
-    page.on("pageerror", (err) => console.error("page error:", err.message));
+    page.on("pageerror", (err) => pageErrors.push(`${who}'s page: uncaught ${err.stack ?? err.message}`));
+    page.on("console", (msg) => {
+      if (msg.type() !== "error") return;
+      const { url, lineNumber } = msg.location();
+      pageErrors.push(`${who}'s page: console error: ${msg.text()}${url ? ` (${url}:${lineNumber})` : ""}`);
+    });
     return { context, page };
   }
 
   it("Alice and Bob chat: ticks turn blue when Bob sees it; Bob goes offline and catches up in order", async () => {
-    const [alice, bob] = [await person(), await person()];
+    const [alice, bob] = [await person("alice"), await person("bob")];
     const [aliceName, bobName] = [unique("alice"), unique("bob")];
     const [a, b] = [alice.page, bob.page];
     try {
@@ -113,7 +128,7 @@ describe.skipIf(!hasChromium)("chat page in Chromium", () => {
 
   it("older history loads on scroll-up, in order", async () => {
     const [sender, reader] = [await user("carol"), await user("dave")];
-    const { page } = await person();
+    const { page } = await person("dave");
     await signIn(page, reader.id);
     // Carol sends through the SDK: pipelined on one socket, stored in the order sent.
     const carol = client(sender);
