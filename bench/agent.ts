@@ -4,6 +4,7 @@
  * into each message body, so a recipient in another process can time the delivery.
  */
 import WebSocket from "ws";
+import { type ClientFrame, type Message, PING, PONG, type SendFrame, type ServerFrame } from "../protocol/frames";
 import type {
   Answers,
   Command,
@@ -17,26 +18,16 @@ import type {
   SyncSpec,
 } from "./agent-protocol";
 
-interface Frame {
-  type: string;
-  id?: string;
-  chatId?: string;
-  clientMsgId?: string;
-  seq?: number;
-  body?: string;
-  code?: string;
-  message?: string;
-  messages?: { seq: number }[];
-  more?: boolean;
-  chats?: { chatId: string; lastSeq: number }[];
-}
+type FrameOf<T extends ServerFrame["type"]> = Extract<ServerFrame, { type: T }>;
+/** What a socket hears: a server frame, or (`echo` sockets) whatever the echo server sent back. */
+type Incoming = ServerFrame | { type: "echo" };
 
 interface Conn {
   spec: ConnSpec;
   ws: WebSocket;
   /** Called for every frame (after delivery tracking); loads and requests hook in here. */
-  onFrame: ((frame: Frame, raw: string) => void) | null;
-  ready?: Frame;
+  onFrame: ((frame: Incoming, raw: string) => void) | null;
+  ready?: FrameOf<"ready">;
 }
 
 const conns = new Map<string, Conn>();
@@ -54,8 +45,8 @@ function bodyOf(tag: string, bytes: number): string {
   return head.length >= bytes ? head : head + "x".repeat(bytes - head.length);
 }
 
-function trackDelivery(conn: Conn, frame: Frame): void {
-  const body = frame.body ?? "";
+function trackDelivery(conn: Conn, frame: Message): void {
+  const body = frame.body;
   const sp = body.indexOf(" ");
   if (sp > 0) {
     const ms = msSince(BigInt(body.slice(0, sp)));
@@ -69,7 +60,7 @@ function trackDelivery(conn: Conn, frame: Frame): void {
       deliveries.tags.set(tag, t);
     }
   }
-  if (!ackReceived || !frame.chatId || frame.seq === undefined) return;
+  if (!ackReceived) return;
   // A careful client acknowledges what it holds once per chat per turn, not per message.
   const perChat = pendingReceived.get(conn) ?? new Map<string, number>();
   perChat.set(frame.chatId, Math.max(perChat.get(frame.chatId) ?? 0, frame.seq));
@@ -83,12 +74,17 @@ function trackDelivery(conn: Conn, frame: Frame): void {
 function flushReceived(): void {
   flushScheduled = false;
   for (const [conn, perChat] of pendingReceived) {
-    for (const [chatId, seq] of perChat) send(conn, JSON.stringify({ type: "received", chatId, seq }));
+    for (const [chatId, seq] of perChat) send(conn, { type: "received", chatId, seq });
   }
   pendingReceived.clear();
 }
 
-function send(conn: Conn, text: string): void {
+function send(conn: Conn, frame: ClientFrame): void {
+  sendText(conn, JSON.stringify(frame));
+}
+
+/** Raw text: the exact ping bytes, or an echo server's `blob:<n>`. */
+function sendText(conn: Conn, text: string): void {
   if (conn.ws.readyState === WebSocket.OPEN) conn.ws.send(text);
 }
 
@@ -108,7 +104,7 @@ function openOne(spec: ConnSpec): Promise<void> {
     ws.on("message", (data) => {
       const raw = String(data);
       if (spec.kind === "echo") return conn.onFrame?.({ type: "echo" }, raw);
-      const frame = JSON.parse(raw) as Frame;
+      const frame = JSON.parse(raw) as ServerFrame;
       if (frame.type === "message") trackDelivery(conn, frame);
       conn.onFrame?.(frame, raw);
     });
@@ -188,8 +184,7 @@ function load(spec: LoadSpec): Promise<LoadResult> {
     const clientMsgId = `${t.key}-${Date.now().toString(36)}-${t.n++}`;
     const sentAt = nowNs();
     t.inFlight.set(clientMsgId, sentAt);
-    const frame = { type: "send", chatId: t.chatId ?? "echo", clientMsgId, body: bodyOf("-", spec.bodyBytes) };
-    send(t.conn, JSON.stringify(frame));
+    send(t.conn, { type: "send", chatId: t.chatId ?? "echo", clientMsgId, body: bodyOf("-", spec.bodyBytes) });
     result.sent += 1;
   };
   const complete = (t: Target, clientMsgId: string | undefined) => {
@@ -204,7 +199,7 @@ function load(spec: LoadSpec): Promise<LoadResult> {
   };
   for (const t of targets) {
     t.conn.onFrame = (frame, raw) => {
-      if (t.conn.spec.kind === "echo") return complete(t, (JSON.parse(raw) as Frame).clientMsgId);
+      if (t.conn.spec.kind === "echo") return complete(t, (JSON.parse(raw) as Partial<SendFrame>).clientMsgId);
       if (frame.type === "ack") return complete(t, frame.clientMsgId);
       if (frame.type === "error") {
         result.errors += 1;
@@ -258,8 +253,13 @@ function deliveryReport(reset: boolean, withLatencies: boolean): DeliveryReport 
   return report;
 }
 
-/** Waits for the first frame on `conn` that `match` accepts. */
-function nextFrame(conn: Conn, match: (f: Frame) => boolean, timeoutMs = 30_000): Promise<Frame> {
+/** Waits for the first frame of `type` on `conn` that `match` accepts. */
+function nextFrame<T extends ServerFrame["type"]>(
+  conn: Conn,
+  type: T,
+  match: (f: FrameOf<T>) => boolean,
+  timeoutMs = 30_000,
+): Promise<FrameOf<T>> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       conn.onFrame = null;
@@ -270,10 +270,10 @@ function nextFrame(conn: Conn, match: (f: Frame) => boolean, timeoutMs = 30_000)
         clearTimeout(timer);
         conn.onFrame = null;
         reject(new Error(`${f.code}: ${f.message}`));
-      } else if (match(f)) {
+      } else if (f.type === type && match(f as FrameOf<T>)) {
         clearTimeout(timer);
         conn.onFrame = null;
-        resolve(f);
+        resolve(f as FrameOf<T>);
       }
     };
   });
@@ -283,8 +283,8 @@ async function sendTagged(key: string, chatId: string, tag: string): Promise<Ans
   const conn = connOf(key);
   const clientMsgId = `${tag}-${Date.now().toString(36)}`;
   const start = nowNs();
-  const ack = nextFrame(conn, (f) => f.type === "ack" && f.clientMsgId === clientMsgId);
-  send(conn, JSON.stringify({ type: "send", chatId, clientMsgId, body: bodyOf(tag, 64) }));
+  const ack = nextFrame(conn, "ack", (f) => f.clientMsgId === clientMsgId);
+  send(conn, { type: "send", chatId, clientMsgId, body: bodyOf(tag, 64) });
   await ack;
   return { ackMs: msSince(start) };
 }
@@ -302,12 +302,11 @@ async function burst(key: string, chatId: string, count: number, window: number,
     const timer = setTimeout(() => reject(new Error(`burst: ${acked} of ${count} acked in 5 min`)), 300_000);
     const fire = () => {
       if (sent >= count) return;
-      const frame = { type: "send", chatId, clientMsgId: `${prefix}-${sent++}`, body: bodyOf("-", bodyBytes) };
-      send(conn, JSON.stringify(frame));
+      send(conn, { type: "send", chatId, clientMsgId: `${prefix}-${sent++}`, body: bodyOf("-", bodyBytes) });
     };
     conn.onFrame = (f) => {
       if (f.type !== "ack" && f.type !== "error") return;
-      if (f.type === "ack") lastSeq = Math.max(lastSeq, f.seq ?? 0);
+      if (f.type === "ack") lastSeq = Math.max(lastSeq, f.seq);
       else errors += 1;
       acked += 1;
       if (acked >= count) {
@@ -334,19 +333,19 @@ async function sync(spec: SyncSpec): Promise<SyncResult> {
   const pageBytes: number[] = [];
   for (let more = true; more && pages < 10_000; ) {
     const id = `h${pages}`;
-    const reply = nextFrame(conn, (f) => f.type === "history" && f.id === id, 60_000);
-    send(conn, JSON.stringify({ type: "history", id, chatId: spec.chatId, after: cursor, limit: spec.pageLimit }));
+    const reply = nextFrame(conn, "history", (f) => f.id === id, 60_000);
+    send(conn, { type: "history", id, chatId: spec.chatId, after: cursor, limit: spec.pageLimit });
     const page = await reply;
     pages += 1;
     pageBytes.push(JSON.stringify(page).length);
-    for (const m of page.messages ?? []) {
+    for (const m of page.messages) {
       if (m.seq !== cursor + 1) inOrder = false;
       cursor = m.seq;
       got += 1;
     }
-    more = page.more === true && (page.messages?.length ?? 0) > 0;
+    more = page.more === true && page.messages.length > 0;
   }
-  const listedInReady = conn.ready?.chats?.some((c) => c.chatId === spec.chatId) ?? false;
+  const listedInReady = conn.ready?.chats.some((c) => c.chatId === spec.chatId) ?? false;
   return { ms: msSince(start), readyMs, got, pages, inOrder, listedInReady, pageBytes };
 }
 
@@ -358,12 +357,12 @@ async function blobs(spec: ConnSpec, sizes: number[]): Promise<Answers["blobs"]>
   for (const size of sizes) {
     const reply = new Promise<void>((resolve) => {
       conn.onFrame = (_frame, raw) => {
-        if (raw === '{"type":"pong"}') return;
+        if (raw === PONG) return;
         conn.onFrame = null;
         resolve();
       };
     });
-    send(conn, `blob:${size}`);
+    sendText(conn, `blob:${size}`);
     await reply;
   }
   const ms = msSince(start);
@@ -401,9 +400,8 @@ async function handle(req: Command): Promise<unknown> {
 
 // Like real clients, every socket pings every 30 s (answered by the runtime without waking the object);
 // without it the server counts a device silent for 60 s as gone.
-const PING = '{"type":"ping"}';
 setInterval(() => {
-  for (const conn of conns.values()) send(conn, PING);
+  for (const conn of conns.values()) sendText(conn, PING);
 }, 25_000).unref();
 
 process.on("message", (req: Request) => {

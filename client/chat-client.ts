@@ -153,13 +153,13 @@ export class ChatClient extends Emitter<ChatEvents> {
 
   /** Tells the chat's other members that this user is (or stopped) typing. Not queued. */
   typing(chatId: string, on: boolean): void {
-    if (this.live) this.connection.send(JSON.stringify({ type: "typing", chatId, on }));
+    if (this.live) this.connection.send({ type: "typing", chatId, on });
   }
 
   /** Follows these users' presence (replacing the list); kept across reconnects. */
   watch(userIds: string[]): void {
     this.watched = [...new Set(userIds)];
-    if (this.live) this.connection.send(JSON.stringify({ type: "watch", userIds: this.watched }));
+    if (this.live) this.connection.send({ type: "watch", userIds: this.watched });
   }
 
   /** The highest seq up to which this device holds every message of the chat. */
@@ -325,8 +325,8 @@ export class ChatClient extends Emitter<ChatEvents> {
     this.catchUpWanted.add(chatId);
     if (!this.live) return;
     const id = `h:${++this.nextId}`;
-    const frame = { type: "history", id, chatId, after: this.cursors.get(chatId), limit: this.pageSize };
-    if (!this.connection.send(JSON.stringify(frame))) return;
+    const after = this.cursors.get(chatId);
+    if (!this.connection.send({ type: "history", id, chatId, after, limit: this.pageSize })) return;
     this.catchUpWanted.delete(chatId);
     this.catchingUp.set(chatId, { id, again: false });
     this.requests.set(id, { kind: "history", chatId });
@@ -341,12 +341,12 @@ export class ChatClient extends Emitter<ChatEvents> {
     if (!this.live) return;
     for (const entry of this.outbox.takeUnsent(this.connection.current)) {
       const id = `s:${++this.nextId}`;
-      const frame = { type: "send", id, chatId: entry.chatId, clientMsgId: entry.clientMsgId, body: entry.body };
-      if (!this.connection.send(JSON.stringify(frame))) {
-        this.outbox.markUnsent(entry.chatId, entry.clientMsgId);
+      const { chatId, clientMsgId, body } = entry;
+      if (!this.connection.send({ type: "send", id, chatId, clientMsgId, body })) {
+        this.outbox.markUnsent(chatId, clientMsgId);
         return;
       }
-      this.requests.set(id, { kind: "send", chatId: entry.chatId, clientMsgId: entry.clientMsgId });
+      this.requests.set(id, { kind: "send", chatId, clientMsgId });
     }
   }
 
@@ -355,7 +355,7 @@ export class ChatClient extends Emitter<ChatEvents> {
     for (const chatId of this.receivedDue) {
       const seq = this.cursors.get(chatId);
       if (seq > 0 && seq > (this.receivedSent.get(chatId) ?? 0)) {
-        if (!this.connection.send(JSON.stringify({ type: "received", chatId, seq }))) return;
+        if (!this.connection.send({ type: "received", chatId, seq })) return;
         this.receivedSent.set(chatId, seq);
       }
       this.receivedDue.delete(chatId);
@@ -365,7 +365,7 @@ export class ChatClient extends Emitter<ChatEvents> {
   private flushReads(): void {
     if (!this.live) return;
     for (const [chatId, seq] of this.readWanted) {
-      if (!this.connection.send(JSON.stringify({ type: "read", chatId, seq }))) return;
+      if (!this.connection.send({ type: "read", chatId, seq })) return;
       this.readSent.set(chatId, seq);
       this.readWanted.delete(chatId);
     }

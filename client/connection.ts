@@ -3,7 +3,7 @@
  * reconnects with exponential backoff and full jitter, pings every 30 s with the exact bytes
  * the runtime answers without waking the server, and drops a socket that stays silent.
  */
-import { PING, type ServerFrame } from "../protocol/frames";
+import { type ClientFrame, PING, type ServerFrame } from "../protocol/frames";
 import { PING_INTERVAL_MS } from "../protocol/limits";
 
 /** The part of the WebSocket API the SDK uses; browsers' and Node 22's global WebSocket fit. */
@@ -98,8 +98,13 @@ export class Connection {
     return this.conn;
   }
 
-  /** Sends raw text if the socket is open; answers whether it was sent. */
-  send(text: string): boolean {
+  /** Sends a frame if the socket is open; answers whether it was sent. */
+  send(frame: ClientFrame): boolean {
+    return this.sendText(JSON.stringify(frame));
+  }
+
+  /** Sends raw text (the exact ping bytes) if the socket is open; answers whether it was sent. */
+  private sendText(text: string): boolean {
     if (!this.socket || this.socket.readyState !== OPEN) return false;
     try {
       this.socket.send(text);
@@ -196,7 +201,7 @@ export class Connection {
         this.drop(4002, "no answer to pings");
         return;
       }
-      this.send(PING);
+      this.sendText(PING);
     }, this.options.pingIntervalMs);
     unref(this.pingTimer);
   }

@@ -5,10 +5,8 @@
 import type { z } from "zod";
 import type { ErrorBody, ErrorCode } from "../protocol/errors";
 import type { Message } from "../protocol/frames";
-import type { addMemberBody, createChatBody, setRoleBody } from "../protocol/http";
-
-export type ChatType = "direct" | "group";
-export type Role = "admin" | "member";
+import type { addMemberBody, createChatBody, devTokenBody, Role, setRoleBody } from "../protocol/http";
+import type { ChatType } from "../protocol/ids";
 
 export interface ChatSummary {
   chatId: string;
@@ -126,10 +124,11 @@ export class ChatApi {
 
 /** A token from the local development route (`DEV_AUTH`), for demos and tests. */
 export async function devToken(baseUrl: string, userId: string, fetchFn: typeof fetch = fetch): Promise<string> {
+  const body: z.input<typeof devTokenBody> = { userId };
   const res = await call<{ token: string }>(fetchFn, `${trimSlash(baseUrl)}/v1/dev/token`, {
     method: "POST",
     headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ userId }),
+    body: JSON.stringify(body),
   });
   return res.token;
 }

@@ -8,7 +8,8 @@
  */
 export { type ErrorCode, ProtocolError } from "../protocol/errors";
 export type { Message, ReceiptStatus } from "../protocol/frames";
-export { chatTypeOf, directChatId, directChatMembers } from "../protocol/ids";
+export type { Role } from "../protocol/http";
+export { type ChatType, chatTypeOf, directChatId, directChatMembers } from "../protocol/ids";
 export { ChatClient, type ChatClientOptions } from "./chat-client";
 export { backoffDelay, type SocketFactory, type SocketLike } from "./connection";
 export type { ChatEvents, ClientErrorEvent, ConnectionState, StateEvent, TickEvent, TickStatus } from "./events";

@@ -1,5 +1,5 @@
 /** What the page knows about each chat: summary, the messages loaded so far, tick marks, typing. */
-import type { ChatSummary, Message } from "../../client";
+import type { ChatSummary, ChatType, Message } from "../../client";
 import { systemText } from "./format";
 
 export interface PendingSend {
@@ -11,7 +11,7 @@ export interface PendingSend {
 
 export interface ChatItem {
   chatId: string;
-  type: "direct" | "group";
+  type: ChatType;
   title: string | null;
   lastSeq: number;
   readSeq: number;
