@@ -3,7 +3,8 @@
  * bench/results/latest.{json,md,svg} (a quick run: quick.*), and a dated copy under bench/results/runs/.
  * `-- --smoke` runs the tiny version and writes nothing; `-- --serve [--tmpfs]` only starts the
  * bench server, for profiling by hand; `-- --setups` only compares the ways of running the server;
- * `-- --only <regex>` runs only the figures and baselines whose names match, and writes nothing.
+ * `-- --only <regex>` runs only the figures and baselines whose names match, and writes nothing;
+ * `-- --report [latest|quick]` measures nothing and renders the .md and .svg again from the .json.
  */
 import { cpSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
@@ -12,7 +13,7 @@ import { stopOnSignals, tracked } from "./cleanup";
 import type { Mode } from "./context";
 import { runBench } from "./harness";
 import { ROOT } from "./local-env";
-import { table, writeReport } from "./report";
+import { rerenderReport, table, writeReport } from "./report";
 import { startWorkerd } from "./servers";
 
 stopOnSignals();
@@ -33,6 +34,17 @@ function onlyPattern(source: string | undefined): RegExp {
 const mode: Mode = args.has("--smoke") ? "smoke" : args.has("--quick") ? "quick" : "full";
 const started = Date.now();
 const log = (m: string) => console.log(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${m}`);
+
+if (args.has("--report")) {
+  const base = argv[argv.indexOf("--report") + 1] ?? "latest";
+  if (base !== "latest" && base !== "quick") {
+    console.error("--report: latest or quick");
+    process.exit(2);
+  }
+  rerenderReport(join(ROOT, "bench/results"), base);
+  console.log(`rendered bench/results/${base}.{md,svg} from ${base}.json`);
+  process.exit(0);
+}
 
 if (args.has("--serve")) {
   // For profiling by hand: the bench server alone, until Ctrl-C.

@@ -88,10 +88,32 @@ export const PARAMS: Record<Mode, Params> = {
   },
 };
 
+/** Where a latency percentile comes from: pQ (nearest rank) over `samples` samples, and their max. */
+export interface PercentileStat {
+  q: number;
+  samples: number;
+  max: number;
+}
+
+/** Samples that must lie above a percentile for the report to give it. */
+export const SAMPLES_ABOVE = 10;
+
+/**
+ * The one rule for percentiles: pQ of n samples is reported only when at least ten samples lie
+ * above it, n × (100 − Q) / 100 ≥ 10, so p50 needs 20 samples and p99 1,000. Below that the
+ * percentile is a single outlier or two (by nearest rank a p99 of 20 is their max), and the
+ * report gives the max of n instead, judges no target by it and computes no ratio from it.
+ */
+export function reportable(q: number, samples: number): boolean {
+  return samples * (100 - q) >= SAMPLES_ABOVE * 100;
+}
+
 export interface Baseline {
   name: string;
   value: number;
   unit: string;
+  /** When the value is a latency percentile; it is then the max if the samples are too few for it. */
+  stat?: PercentileStat;
 }
 
 export interface FigureResult {
@@ -102,6 +124,8 @@ export interface FigureResult {
   /** value / baseline.value; for latencies and memory lower is better, for rates higher. */
   ratio: number | null;
   conditions: Record<string, unknown>;
+  /** When the value is a latency percentile; it is then the max if the samples are too few for it. */
+  stat?: PercentileStat;
 }
 
 export interface Bench {
@@ -200,6 +224,44 @@ export function row(
 ): FigureResult {
   const ratio = baseline && baseline.value > 0 && Number.isFinite(value) ? value / baseline.value : null;
   return { name, value, unit, baseline, ratio, conditions };
+}
+
+/** A latency percentile with the count and max of its samples. */
+export interface Sampled {
+  value: number;
+  samples: number;
+  max: number;
+}
+
+/**
+ * A row whose value and baseline are pQ of samples: each side carries its count and max, and
+ * reports the max where its samples are too few for pQ; the ratio is given only when both are pQ.
+ */
+export function percentileRow(
+  name: string,
+  unit: string,
+  q: number,
+  got: Sampled,
+  baseline: { name: string; got: Sampled } | null,
+  conditions: Record<string, unknown>,
+): FigureResult {
+  const side = (s: Sampled) => ({
+    value: reportable(q, s.samples) ? s.value : s.max,
+    stat: { q, samples: s.samples, max: s.max },
+  });
+  const mine = side(got);
+  const base = baseline ? { name: baseline.name, unit, ...side(baseline.got) } : null;
+  const r = row(name, mine.value, unit, base, conditions);
+  const both = reportable(q, got.samples) && (!baseline || reportable(q, baseline.got.samples));
+  return { ...r, ratio: both ? r.ratio : null, stat: mine.stat };
+}
+
+/** A load step's latency for a row's conditions: the count and max of its samples, and each percentile they suffice for. */
+export function stepLatency(s: { samples: number; max: number; p50: number; p99: number }): Record<string, number> {
+  const out: Record<string, number> = { samples: s.samples, max: s.max };
+  if (reportable(50, s.samples)) out.p50 = s.p50;
+  if (reportable(99, s.samples)) out.p99 = s.p99;
+  return out;
 }
 
 /** Runs `fn`; on failure records a row naming the error instead of the figure. */

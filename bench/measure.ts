@@ -4,12 +4,23 @@
  */
 
 import type { WorkerBuild } from "./bundle";
-import { type Bench, type FigureResult, figure, notAvailable, row } from "./context";
+import {
+  type Bench,
+  type FigureResult,
+  figure,
+  notAvailable,
+  percentileRow,
+  row,
+  type Sampled,
+  stepLatency,
+} from "./context";
 import { echoAtRate, echoMaxRate } from "./figures/echo";
 import { directDelivery, groupFanout } from "./figures/fanout";
 import { reconnectSync } from "./figures/sync";
 import { aggregate, directTopology, groupTopology, sendsIntoOneChat, type Topology } from "./figures/throughput";
+import type { Step } from "./rate-search";
 import { type BenchServer, startWorkerd } from "./servers";
+import type { LatencySummary } from "./stats";
 
 /** DO state on a tmpfs: the same path without the disk, to isolate what persistence costs. */
 const TMPFS = "/dev/shm";
@@ -22,13 +33,13 @@ export async function measureAll(bench: Bench, nodeEcho: BenchServer, build: Wor
   let doEcho1: FigureResult | null = null;
   let doEchoN: FigureResult | null = null;
   const base = (r: FigureResult | null) => (r?.value ? { name: r.name, value: r.value, unit: r.unit } : null);
+  const latency = (s: Step | null) => (s ? stepLatency(s) : {});
 
   await figure(bench, "baseline: Node ws echo, 1 socket", "frames/s", async () => {
     const s = await echoMaxRate(bench, { server: nodeEcho, sockets: 1, prefix: "node1" });
     nodeEcho1 = row("baseline: Node ws echo, 1 socket", s.best?.achieved ?? 0, "frames/s", null, {
       slo,
-      p50: s.best?.p50,
-      p99: s.best?.p99,
+      ...latency(s.best),
       probe: s.probe,
     });
     R.push(nodeEcho1);
@@ -37,8 +48,7 @@ export async function measureAll(bench: Bench, nodeEcho: BenchServer, build: Wor
     const s = await echoMaxRate(bench, { server: bench.server, sockets: 1, prefix: "echo1" });
     doEcho1 = row("baseline: DO echo, 1 socket", s.best?.achieved ?? 0, "frames/s", base(nodeEcho1), {
       slo,
-      p50: s.best?.p50,
-      p99: s.best?.p99,
+      ...latency(s.best),
       probe: s.probe,
     });
     R.push(doEcho1);
@@ -47,8 +57,7 @@ export async function measureAll(bench: Bench, nodeEcho: BenchServer, build: Wor
     const s = await echoMaxRate(bench, { server: bench.server, sockets: p.chats, prefix: "echoN" });
     doEchoN = row(`baseline: DO echo, ${p.chats} sockets`, s.best?.achieved ?? 0, "frames/s", null, {
       slo,
-      p50: s.best?.p50,
-      p99: s.best?.p99,
+      ...latency(s.best),
       probe: s.probe,
       objects: p.chats,
     });
@@ -60,8 +69,7 @@ export async function measureAll(bench: Bench, nodeEcho: BenchServer, build: Wor
     const s = await sendsIntoOneChat(bench);
     fig1 = row("1. sends into one chat (send → ack)", s.best?.achieved ?? 0, "msgs/s", base(doEcho1), {
       slo,
-      p50: s.best?.p50,
-      p99: s.best?.p99,
+      ...latency(s.best),
       probe: s.probe,
       chat: "direct, 1 sender socket, recipient online",
     });
@@ -79,7 +87,7 @@ export async function measureAll(bench: Bench, nodeEcho: BenchServer, build: Wor
             f1?.value ?? 0,
             "msgs/s",
             { name: "1. with Durable Object state on tmpfs (no disk)", value: s.best?.achieved ?? 0, unit: "msgs/s" },
-            { slo, tmpfsP50: s.best?.p50, tmpfsP99: s.best?.p99, note: "ratio < 1: what the disk costs" },
+            { slo, tmpfs: latency(s.best), note: "ratio < 1: what the disk costs" },
           ),
         );
       } finally {
@@ -98,7 +106,7 @@ export async function measureAll(bench: Bench, nodeEcho: BenchServer, build: Wor
             f1?.value ?? 0,
             "msgs/s",
             { name: "1. with recipients that never send `received`", value: s.best?.achieved ?? 0, unit: "msgs/s" },
-            { slo, withoutP50: s.best?.p50, withoutP99: s.best?.p99, note: "ratio < 1: what receipts cost" },
+            { slo, without: latency(s.best), note: "ratio < 1: what receipts cost" },
           ),
         );
       } finally {
@@ -117,8 +125,7 @@ export async function measureAll(bench: Bench, nodeEcho: BenchServer, build: Wor
       R.push(
         row(`2. delivered msgs/s, ${label}`, a.search.best?.achieved ?? 0, "msgs/s", base(doEchoN), {
           slo,
-          p50: a.search.best?.p50,
-          p99: a.search.best?.p99,
+          ...latency(a.search.best),
           sendRate: a.search.best?.offered,
           sockets: a.sockets,
         }),
@@ -133,16 +140,15 @@ export async function measureAll(bench: Bench, nodeEcho: BenchServer, build: Wor
         kind === "direct"
           ? { rate: a.half.offered, chats: p.chats, echoRate: echo.offered }
           : { sendRate: a.half.offered, deliveredRate: Math.round(a.half.achieved), echoRate: echo.offered };
-      for (const [q, value, baseline] of [
-        ["p50", a.half.p50, echo.p50],
-        ["p99", a.half.p99, echo.p99],
-      ] as const) {
+      for (const q of [50, 99] as const) {
+        const at = (s: Step): Sampled => ({ value: q === 50 ? s.p50 : s.p99, samples: s.samples, max: s.max });
         R.push(
-          row(
-            `3. sender → recipient ${q} at half of 2 (${kind})`,
-            value,
+          percentileRow(
+            `3. sender → recipient p${q} at half of 2 (${kind})`,
             "ms",
-            { name: `DO echo round trip ${q}, ${same}`, value: baseline, unit: "ms" },
+            q,
+            at(a.half),
+            { name: `DO echo round trip p${q}, ${same}`, got: at(echo) },
             cond,
           ),
         );
@@ -157,10 +163,18 @@ export async function measureAll(bench: Bench, nodeEcho: BenchServer, build: Wor
     await deliveredAndLatency("groups", groupsLabel, () => groupTopology(bench, p.groups, p.groupSize, "f2g"));
   }
 
-  let direct: { p50: number; p99: number } | null = null;
+  // Each of figure 4's latencies is timed over exactly `fanoutSends` sends (one never received counts as infinite).
+  const sampled = (s: LatencySummary, q: 50 | 99): Sampled => ({
+    value: q === 50 ? s.p50 : s.p99,
+    samples: p.fanoutSends,
+    max: s.max,
+  });
+  let direct: LatencySummary | null = null;
   await figure(bench, "4. baseline: one direct delivery", "ms", async () => {
     direct = await directDelivery(bench);
-    bench.log(`    direct delivery p50 ${direct.p50.toFixed(1)} ms p99 ${direct.p99.toFixed(1)} ms`);
+    bench.log(
+      `    direct delivery, ${p.fanoutSends} sends: p50 ${direct.p50.toFixed(1)} ms, max ${direct.max.toFixed(1)} ms`,
+    );
   });
   for (const size of p.fanoutSizes) {
     if (!bench.groups.available)
@@ -168,27 +182,21 @@ export async function measureAll(bench: Bench, nodeEcho: BenchServer, build: Wor
   }
   if (bench.groups.available) {
     await figure(bench, "4. fan-out to online group members", "ms", async () => {
-      const d = direct as { p50: number; p99: number } | null;
+      const d = direct as LatencySummary | null;
       for (const f of await groupFanout(bench, p.fanoutSizes)) {
         const cond = { sends: p.fanoutSends, members: f.size, online: f.size };
-        R.push(
-          row(
-            `4. fan-out to ${f.size} members, last receives, p50`,
-            f.latency.p50,
-            "ms",
-            d ? { name: "one direct delivery p50", value: d.p50, unit: "ms" } : null,
-            cond,
-          ),
-        );
-        R.push(
-          row(
-            `4. fan-out to ${f.size} members, last receives, p99`,
-            f.latency.p99,
-            "ms",
-            d ? { name: "one direct delivery p99", value: d.p99, unit: "ms" } : null,
-            cond,
-          ),
-        );
+        for (const q of [50, 99] as const) {
+          R.push(
+            percentileRow(
+              `4. fan-out to ${f.size} members, last receives, p${q}`,
+              "ms",
+              q,
+              sampled(f.latency, q),
+              d ? { name: `one direct delivery p${q}`, got: sampled(d, q) } : null,
+              cond,
+            ),
+          );
+        }
       }
     });
   }
@@ -202,6 +210,7 @@ export async function measureAll(bench: Bench, nodeEcho: BenchServer, build: Wor
         "ms",
         { name: "DO echo: connect + same bytes in same round trips", value: f.echoMs, unit: "ms" },
         {
+          samples: 1,
           pages: f.sync.pages,
           pageLimit: 500,
           readyMs: f.sync.readyMs,

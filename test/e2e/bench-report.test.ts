@@ -1,0 +1,57 @@
+/** The bench report's rule for percentiles: none from too few samples, and no pass colour for a row that has them. */
+import { describe, expect, it } from "vitest";
+import { type FigureResult, percentileRow, reportable } from "../../bench/context";
+import { COLOURS, svgChart, table } from "../../bench/report";
+import { summarize } from "../../bench/stats";
+
+/** The fill of the bar drawn for the row named `name`, or null when it has no bar. */
+function fillOf(svg: string, name: string): string | null {
+  const lines = svg.split("\n");
+  const at = lines.findIndex((l) => l.includes(`>${name}</text>`));
+  expect(at).toBeGreaterThanOrEqual(0);
+  const next = lines[at + 1] ?? "";
+  return next.startsWith("<rect") ? (/fill="([^"]+)"/.exec(next)?.[1] ?? null) : null;
+}
+
+const PASS = "#4a90d9";
+const NAME = "4. fan-out to 500 members, last receives, p99";
+
+describe("bench report", () => {
+  it("reports pQ of n samples only when ten of them lie above it", () => {
+    expect(reportable(99, 20)).toBe(false);
+    expect(reportable(99, 999)).toBe(false);
+    expect(reportable(99, 1_000)).toBe(true);
+    expect(reportable(50, 19)).toBe(false);
+    expect(reportable(50, 20)).toBe(true);
+  });
+
+  it("gives the max of 20 samples, not a p99, and no ratio or pass colour from it", () => {
+    // Figure 4 as it was: 20 sends each side, one outlier in the baseline's.
+    const fanout = summarize(Array.from({ length: 20 }, (_, i) => 600 + i * 6));
+    const direct = summarize([...Array.from({ length: 19 }, (_, i) => 4 + i / 10), 1_530]);
+    const at = (s: typeof fanout) => ({ value: s.p99, samples: 20, max: s.max });
+    const r = percentileRow(NAME, "ms", 99, at(fanout), { name: "one direct delivery p99", got: at(direct) }, {});
+    expect(r.ratio).toBeNull();
+    expect(r.stat).toEqual({ q: 99, samples: 20, max: 714 });
+    expect(r.baseline?.value).toBe(1_530);
+    const text = table([r]);
+    expect(text).toContain("max of 20: 714 ms");
+    expect(text).toContain("max of 20: 1,530 ms");
+    expect(text).not.toContain("0.467×");
+    expect(fillOf(svgChart([r]), NAME)).not.toBe(PASS);
+    expect(COLOURS.met).toBe(PASS);
+  });
+
+  it("does not colour a percentile row whose samples were not recorded as a pass", () => {
+    // The row as the committed results file holds it: a p99 ratio of 0.472 from 20 sends each.
+    const legacy: FigureResult = {
+      name: NAME,
+      value: 721.9,
+      unit: "ms",
+      baseline: { name: "one direct delivery p99", value: 1_530, unit: "ms" },
+      ratio: 721.9 / 1_530,
+      conditions: { sends: 20, members: 500, online: 500 },
+    };
+    expect(fillOf(svgChart([legacy]), NAME)).not.toBe(PASS);
+  });
+});
