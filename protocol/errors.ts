@@ -43,3 +43,6 @@ export function httpStatusOf(code: ErrorCode): number {
 export interface ErrorBody {
   error: { code: ErrorCode; message: string };
 }
+
+/** The `rate_limited` answer to a send, over HTTP and over a socket. */
+export const RATE_LIMITED_MESSAGE = "sending too fast; resend this message later";

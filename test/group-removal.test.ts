@@ -4,6 +4,8 @@
  */
 import { runDurableObjectAlarm } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { pingBarrier } from "./helpers/barrier";
+import { failEveryNthDelivery, flushReceipts } from "./helpers/chat-internals";
 import { api, connect, history, json, sendMany, storedSeqs, type TestSocket, unique } from "./helpers/client";
 import {
   addMember,
@@ -14,6 +16,7 @@ import {
   fanoutSettled,
   membersOf,
   messagesOf,
+  pollUntil,
   removeMember,
   systemAt,
   type User,
@@ -102,7 +105,8 @@ describe("removing and leaving", () => {
     expect(late.every((f) => (f.seq as number) > removed.seq)).toBe(true);
     expect(await fanoutSettled(chatId)).toEqual([]);
     await b.collect("message", removed.seq);
-    await new Promise((r) => setTimeout(r, 50));
+    // Every delivery call has returned (fan-out settled), so a ping answered after them comes last.
+    await pingBarrier(b);
     expect(b.all("message").map((f) => f.seq)).toEqual(Array.from({ length: removed.seq }, (_, i) => i + 1));
     a.close();
     b.close();
@@ -114,10 +118,10 @@ describe("removing and leaving", () => {
     const b = (await connect(bob.token, "phone")).socket;
     const chat = chatStub(chatId);
     // Deliveries go to alice, bob, carol in that order: the second one, bob's, fails.
-    expect(await chat.setFaultRate(2)).toBe(true);
+    const faults = await failEveryNthDelivery(chat, 2);
     await api(alice.token, "POST", `/v1/chats/${chatId}/messages`, { clientMsgId: "m1", body: "before" });
     expect(await fanoutSettled(chatId)).toEqual([bob.id]);
-    await chat.setFaultRate(0);
+    await faults.restore();
 
     expect(await (await removeMember(alice, chatId, bob.id)).json()).toEqual({ seq: 3 });
     await api(alice.token, "POST", `/v1/chats/${chatId}/messages`, { clientMsgId: "m2", body: "after" });
@@ -127,7 +131,7 @@ describe("removing and leaving", () => {
     while (alarms < 5 && (await runDurableObjectAlarm(chat))) alarms++;
     expect(await runDurableObjectAlarm(chat)).toBe(false);
     await b.collect("message", 2);
-    await new Promise((r) => setTimeout(r, 50));
+    await pingBarrier(b);
     expect(b.all("message").map((f) => f.seq)).toEqual([2, 3]);
     expect(await chatsOf(bob.id)).toEqual([]);
     b.close();
@@ -141,12 +145,13 @@ describe("removing and leaving", () => {
     expect((await chatsOf(bob.id)).map((c) => c.chatId)).toEqual([chatId]);
     const chat = chatStub(chatId);
     // Every delivery call fails, the farewell to bob among them.
-    expect(await chat.setFaultRate(1)).toBe(true);
+    const faults = await failEveryNthDelivery(chat, 1);
     const removed = await json<{ seq: number }>(await removeMember(alice, chatId, bob.id));
-    await new Promise((r) => setTimeout(r, 50));
+    // The farewell was tried and failed: bob's object still lists the chat.
+    await pollUntil(async () => faults.failed.includes(bob.id), Boolean);
     expect((await chatsOf(bob.id)).map((c) => c.chatId)).toEqual([chatId]);
 
-    await chat.setFaultRate(0);
+    await faults.restore();
     let alarms = 0;
     while (alarms < 5 && (await runDurableObjectAlarm(chat))) alarms++;
     expect(await chatsOf(bob.id)).toEqual([]);
@@ -159,8 +164,10 @@ describe("removing and leaving", () => {
     const chatId = await createGroup(alice, "team", [bob.id, carol.id]);
     const a = (await connect(alice.token, "phone")).socket;
     expect(await a.request({ type: "send", chatId, clientMsgId: "m1", body: "hi" })).toMatchObject({ seq: 2 });
-    expect((await chatStub(chatId).markReceipt(chatId, carol.id, "read", 2)).ok).toBe(true);
-    await new Promise((r) => setTimeout(r, 400));
+    expect((await chatStub(chatId).markReceipts(chatId, carol.id, { delivered: 2, read: 2 })).ok).toBe(true);
+    // Whatever the chat owes alice now is pushed, then answered pings on her socket come after it.
+    await flushReceipts(chatStub(chatId));
+    await pingBarrier(a);
     expect(a.all("receipt")).toEqual([]);
 
     expect((await removeMember(alice, chatId, bob.id)).status).toBe(200);

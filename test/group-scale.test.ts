@@ -103,7 +103,10 @@ describe(`a group of ${SIZE} members, ${CONNECTED} of them connected`, () => {
       for (const { userId, socket } of sockets)
         if (userId !== lastMember) socket.send({ type: frameType, chatId, seq });
       const marked = await inBatches(viaRpc, 64, async (userId) => {
-        const marks = await chatStub(chatId).markReceipt(chatId, userId, status, seq);
+        const marks = await chatStub(chatId).markReceipts(chatId, userId, {
+          delivered: seq,
+          read: status === "read" ? seq : 0,
+        });
         return marks.ok;
       });
       expect(marked.every(Boolean)).toBe(true);

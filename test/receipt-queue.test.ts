@@ -1,11 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { type Marks, ReceiptQueue, type ReceiptWaiter } from "../objects/user/receipt-queue";
+import type { Watermarks } from "../objects/contracts";
+import { ReceiptQueue, type ReceiptWaiter } from "../objects/user/receipt-queue";
 
 const waiter = (status: "delivered" | "read"): ReceiptWaiter => ({ ws: {} as WebSocket, deviceId: "phone", status });
 const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function recordingQueue() {
-  const calls: Marks[] = [];
+  const calls: Watermarks[] = [];
   const queue = new ReceiptQueue(
     async (_chatId, _userId, marks) => {
       calls.push(marks);

@@ -23,7 +23,7 @@ export interface LocalServer {
 export interface LocalServerOptions {
   port?: number;
   persistDir?: string;
-  /** Extra variables, e.g. FAULT_INJECTION=true. */
+  /** Extra variables, e.g. SEND_BURST for a test that sends fast. */
   vars?: Record<string, string>;
   log?: boolean;
 }

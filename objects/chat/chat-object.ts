@@ -2,25 +2,37 @@
  * One Durable Object per chat: it sequences the chat's messages (1, 2, 3... gapless), stores
  * history, members and receipts in its SQLite, and fans new messages out to the members' user
  * objects. Every call names the calling user; membership is checked on every call.
+ * Its public methods are its RPC API (argument and answer types in `../contracts`); the group
+ * and receipt helpers reach it only through the narrow `ChatCore` it builds for them.
  */
 import { DurableObject } from "cloudflare:workers";
 import { drizzle } from "drizzle-orm/durable-sqlite";
 import { migrate } from "drizzle-orm/durable-sqlite/migrator";
 import migrations from "../../migrations/chat/migrations";
-import { type ChatType, directChatMembers, type Message, type ReceiptStatus, type ServerFrame } from "../../protocol";
+import { directChatMembers, type Message, type Role, type ServerFrame } from "../../protocol";
+import type {
+  Ack,
+  ChatView,
+  Delivery,
+  HistoryPage,
+  HistoryQuery,
+  MessageInfo,
+  SendItem,
+  Watermarks,
+} from "../contracts";
 import { NOT_A_MEMBER, type Outcome, ok, refuse } from "../outcome";
+import { takesOwnCopy } from "../own-copies";
 import { settingsOf } from "../settings";
-import type { UserObject } from "../user/user-object";
-import { ChatReceipts, type MessageInfo } from "./chat-receipts";
-import { type Delivery, Fanout, mapLimit } from "./fanout";
+import { userStub } from "../stubs";
+import type { Append, ChatCore, ChatState } from "./chat-core";
+import { ChatReceipts } from "./chat-receipts";
+import { type DeliverFn, deliveryOf, Fanout, mapLimit } from "./fanout";
 import { GroupAdmin } from "./group-admin";
 import {
   type ChatDb,
   type ChatTx,
   type Entry,
   findSend,
-  type HistoryPage,
-  type HistoryQuery,
   insertMessage,
   type LogStatements,
   lastSeqOf,
@@ -31,60 +43,27 @@ import {
 import type { MemberRow } from "./receipts";
 import * as schema from "./schema";
 
-export type { HistoryPage, HistoryQuery } from "./log";
-
-export interface SendItem {
-  clientMsgId: string;
-  body: string;
-  /** The sending device, when the send came over a socket. */
-  deviceId?: string;
-}
-
-export interface Ack {
-  seq: number;
-  ts: number;
-  duplicate: boolean;
-}
-
-export interface Watermarks {
-  delivered: number;
-  read: number;
-}
-
-export interface ChatView {
-  chatId: string;
-  type: ChatType;
-  title: string | null;
-  members: { userId: string; role: "admin" | "member" }[];
-}
-
-export interface ChatState {
-  chatId: string;
-  type: ChatType;
-  title: string | null;
-  lastSeq: number;
-  fannedOutSeq: number;
-  members: Map<string, MemberRow>;
-}
-
 const RETRY_DELAY_MS = 2_000;
 const CHECK_DELAY_MS = 10_000;
-const RELAY_CONCURRENCY = 32;
+const PUSH_CONCURRENCY = 32;
 
 export class ChatObject extends DurableObject<Env> {
-  readonly db: ChatDb;
+  private readonly db: ChatDb;
   private readonly log: LogStatements;
-  chat: ChatState | null = null;
-  readonly fanout: Fanout;
-  readonly settings = settingsOf(this.env);
+  private chat: ChatState | null = null;
+  private readonly settings = settingsOf(this.env);
   private schemaReady = false;
   private alarmSet = false;
-  private faultEvery = 0;
-  private deliveries = 0;
+  /** The one way deliveries leave this object (tests swap it from inside, with `runInDurableObject`). */
+  private readonly outbound: { deliver: DeliverFn } = {
+    deliver: (userId, delivery) => userStub(this.env, userId).deliver(userId, delivery),
+  };
+  private readonly fanout: Fanout;
+  private readonly core: ChatCore;
   /** Membership changes for groups: create, add, remove, leave, promote. */
-  readonly groups = new GroupAdmin(this);
+  private readonly groups: GroupAdmin;
   /** Watermarks, receipt frames and message info. */
-  readonly receipts = new ChatReceipts(this);
+  private readonly receipts: ChatReceipts;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -94,9 +73,12 @@ export class ChatObject extends DurableObject<Env> {
       (userId, delivery) => this.deliver(userId, delivery),
       () => {
         const chat = this.chat as ChatState;
-        return { chatId: chat.chatId, type: chat.type, title: chat.title, members: [...chat.members.keys()] };
+        return { ...deliveryOf(chat, []), members: [...chat.members.keys()] };
       },
     );
+    this.core = this.coreForHelpers();
+    this.groups = new GroupAdmin(this.core);
+    this.receipts = new ChatReceipts(this.core);
     void ctx.blockConcurrencyWhile(async () => {
       // An object nobody created (an outsider probing ids) gets no tables: it stays empty.
       if (!this.hasTables()) return;
@@ -106,35 +88,17 @@ export class ChatObject extends DurableObject<Env> {
     });
   }
 
-  private hasTables(): boolean {
-    return (
-      this.ctx.storage.sql
-        .exec("SELECT name FROM sqlite_master WHERE type = 'table' AND name = '__drizzle_migrations'")
-        .toArray().length > 0
-    );
-  }
-
-  private async migrate(): Promise<void> {
-    await migrate(this.db, migrations);
-    this.schemaReady = true;
-  }
-
-  /** Before a call that may create the chat: a member of a direct chat's pair creates its tables. */
-  private async prepare(chatId: string, caller: string): Promise<void> {
-    if (this.schemaReady || !directChatMembers(chatId)?.includes(caller)) return;
-    await this.ctx.blockConcurrencyWhile(() => this.migrate());
-  }
-
   /** Opens (creating on first use) the direct chat `chatId`, whose members its id names. */
   async openDirect(chatId: string, caller: string): Promise<Outcome<{ chatId: string }>> {
     await this.prepare(chatId, caller);
     const chat = this.access(chatId, caller);
     if (!chat.ok) return chat;
     for (const userId of chat.value.members.keys())
-      void this.deliver(userId, this.deliveryOf(chat.value, [])).catch(() => {});
+      void this.deliver(userId, deliveryOf(chat.value, [])).catch(() => {});
     return ok({ chatId });
   }
 
+  /** Creates the group `chatId` (a fresh id) with `creator` as its admin. */
   async createGroup(
     chatId: string,
     creator: string,
@@ -145,18 +109,22 @@ export class ChatObject extends DurableObject<Env> {
     return this.groups.create(chatId, creator, title, memberIds);
   }
 
-  addMember(chatId: string, actor: string, userId: string, role: "admin" | "member" = "member") {
+  /** An admin adds `userId`; answers the seq of the `added` system message. */
+  addMember(chatId: string, actor: string, userId: string, role: Role = "member"): Outcome<{ seq: number }> {
     return this.groups.add(chatId, actor, userId, role);
   }
 
-  removeMember(chatId: string, actor: string, userId: string) {
+  /** An admin removes `userId`, or a member leaves (`actor` = `userId`). */
+  removeMember(chatId: string, actor: string, userId: string): Promise<Outcome<{ seq: number }>> {
     return this.groups.remove(chatId, actor, userId);
   }
 
-  setRole(chatId: string, actor: string, userId: string, role: "admin" | "member") {
+  /** An admin promotes or demotes `userId`. */
+  setRole(chatId: string, actor: string, userId: string, role: Role): Outcome<{ seq: number }> {
     return this.groups.setRole(chatId, actor, userId, role);
   }
 
+  /** The chat's type, title and members, for a member. */
   async describe(chatId: string, caller: string): Promise<Outcome<ChatView>> {
     await this.prepare(chatId, caller);
     const chat = this.access(chatId, caller);
@@ -172,35 +140,41 @@ export class ChatObject extends DurableObject<Env> {
 
   /**
    * Stores `items` in order, each under the next seq, in one transaction, and answers only
-   * after it committed. A (sender, clientMsgId) seen before answers its first seq and stores
-   * nothing. Fan-out starts after the commit.
+   * after it committed: each ack is built from what the transaction stored. A (sender,
+   * clientMsgId) seen before answers its first seq and ts and stores nothing. Fan-out starts
+   * after the commit.
    */
   async send(chatId: string, sender: string, items: SendItem[]): Promise<Outcome<Ack[]>> {
     await this.prepare(chatId, sender);
     const access = this.access(chatId, sender);
     if (!access.ok) return access;
-    // Sends over a socket come through the sender's object, which delivers them to itself.
-    const selfDelivered = new Set<number>();
-    const resent: number[] = [];
+    const ownCopies = new Set<number>();
+    const resent: Message[] = [];
     const acks = this.commit(
       (_tx, _append, tryAppend) =>
         items.map((item): Ack => {
           const m = tryAppend({ sender, body: item.body, kind: "text", clientMsgId: item.clientMsgId });
           if (!m) {
-            const first = findSend(this.log, sender, item.clientMsgId) as { seq: number; ts: number };
-            resent.push(first.seq);
-            return { ...first, duplicate: true };
+            const first = findSend(this.log, sender, item.clientMsgId) as { seq: number };
+            const message = readMessage(this.db, chatId, first.seq) as Message;
+            resent.push(message);
+            return { seq: message.seq, ts: message.ts, duplicate: true, message };
           }
-          if (item.deviceId) selfDelivered.add(m.seq);
-          return { seq: m.seq, ts: m.ts, duplicate: false };
+          if (takesOwnCopy(item)) ownCopies.add(m.seq);
+          return { seq: m.seq, ts: m.ts, duplicate: false, message: m };
         }),
-      selfDelivered,
+      ownCopies,
     );
     // A resend means its first ack may have been lost, and with it the sender object's copy.
-    if (resent.length > 0) this.redeliver(chatId, sender, resent);
+    if (resent.length > 0)
+      void this.fanout.deliverTo(
+        [sender],
+        resent.sort((a, b) => a.seq - b.seq),
+      );
     return ok(acks);
   }
 
+  /** A page of the log, after or before a seq. */
   async history(chatId: string, caller: string, query: HistoryQuery): Promise<Outcome<HistoryPage>> {
     await this.prepare(chatId, caller);
     const access = this.access(chatId, caller);
@@ -209,11 +183,6 @@ export class ChatObject extends DurableObject<Env> {
       return refuse("bad_request", "after and before cannot be used together");
     }
     return ok(readHistory(this.db, chatId, query));
-  }
-
-  /** A member's device acknowledged (`delivered`) or read messages up to `seq`. */
-  markReceipt(chatId: string, userId: string, status: ReceiptStatus, seq: number): Promise<Outcome<Watermarks>> {
-    return this.markReceipts(chatId, userId, { delivered: seq, read: status === "read" ? seq : 0 });
   }
 
   /** A member's receipts, merged by its user object: delivered and read up to the given seqs. */
@@ -242,35 +211,19 @@ export class ChatObject extends DurableObject<Env> {
     return ok(null);
   }
 
-  private redeliver(chatId: string, sender: string, seqs: number[]): void {
-    const messages = seqs
-      .sort((a, b) => a - b)
-      .map((seq) => readMessage(this.db, chatId, seq))
-      .filter((m): m is Message => m !== null);
-    void this.fanout.deliverTo([sender], messages);
-  }
-
-  /** Test-only (`FAULT_INJECTION` = "true"): make every `n`th delivery call fail; 0 turns it off. */
-  setFaultRate(n: number): boolean {
-    if (this.env.FAULT_INJECTION !== "true") return false;
-    this.faultEvery = n;
-    this.deliveries = 0;
-    return true;
-  }
-
   /** Retries failed deliveries, and after a restart re-announces the newest message to all. */
   override async alarm(): Promise<void> {
     this.alarmSet = false;
     const chat = this.chat;
     if (!chat) return;
     await this.fanout.idle();
-    if (await this.groups.retryFarewells(chat)) this.scheduleRetry();
+    if (await this.groups.retryFarewells(chat)) this.scheduleCheck(RETRY_DELAY_MS);
     const latest = readMessage(this.db, chat.chatId, chat.lastSeq);
     if (!latest) return;
     const targets = this.fanout.deliveredSeq < chat.lastSeq ? [...chat.members.keys()] : [...this.fanout.failed];
     if (targets.length > 0) await this.fanout.deliverTo(targets, [latest]);
     if (this.fanout.failed.size > 0) {
-      this.scheduleRetry();
+      this.scheduleCheck(RETRY_DELAY_MS);
       return;
     }
     this.fanout.deliveredSeq = Math.max(this.fanout.deliveredSeq, latest.seq);
@@ -280,21 +233,67 @@ export class ChatObject extends DurableObject<Env> {
     }
   }
 
+  private coreForHelpers(): ChatCore {
+    return {
+      db: this.db,
+      settings: this.settings,
+      state: () => this.chat,
+      access: (chatId, caller) => this.access(chatId, caller),
+      create: (state, write) => {
+        this.chat = state;
+        try {
+          return this.commit(write);
+        } catch (err) {
+          this.chat = null;
+          throw err;
+        }
+      },
+      commit: (write) => this.commit(write),
+      transaction: (write) => this.transaction(write),
+      fanoutIdle: () => this.fanout.idle(),
+      deliveredSeq: () => this.fanout.deliveredSeq,
+      forgetFailed: (userId) => this.fanout.failed.delete(userId),
+      deliver: (userId, delivery) => this.deliver(userId, delivery),
+      pushTo: (userIds, frames) => this.pushTo(userIds, frames),
+      receiptsMayHaveMoved: () => this.receipts.schedule(),
+      scheduleRetry: () => this.scheduleCheck(RETRY_DELAY_MS),
+    };
+  }
+
+  private hasTables(): boolean {
+    return (
+      this.ctx.storage.sql
+        .exec("SELECT name FROM sqlite_master WHERE type = 'table' AND name = '__drizzle_migrations'")
+        .toArray().length > 0
+    );
+  }
+
+  private async migrate(): Promise<void> {
+    await migrate(this.db, migrations);
+    this.schemaReady = true;
+  }
+
+  /** Before a call that may create the chat: a member of a direct chat's pair creates its tables. */
+  private async prepare(chatId: string, caller: string): Promise<void> {
+    if (this.schemaReady || !directChatMembers(chatId)?.includes(caller)) return;
+    await this.ctx.blockConcurrencyWhile(() => this.migrate());
+  }
+
   /**
    * Appends messages in one synchronous transaction, then (after the commit) updates the
    * in-memory state and starts the fan-out. `write` gets `append`, which assigns the next seq,
-   * and `tryAppend`, which answers null for a text entry already stored.
+   * and `tryAppend`, which answers null for a text entry already stored. `ownCopies`: seqs whose
+   * sender's object takes its copy from the ack.
    */
-  commit<T>(
-    write: (tx: ChatTx, append: (entry: Entry) => Message, tryAppend: (entry: Entry) => Message | null) => T,
-    selfDelivered: ReadonlySet<number> = new Set(),
+  private commit<T>(
+    write: (tx: ChatTx, append: Append, tryAppend: (entry: Entry) => Message | null) => T,
+    ownCopies: ReadonlySet<number> = new Set(),
   ): T {
     const chat = this.chat as ChatState;
     const ts = Date.now();
     const fresh: Message[] = [];
     const result = this.transaction((tx) => {
       let seq = chat.lastSeq;
-      // Null when a text entry's (sender, clientMsgId) is already stored: no seq is used.
       const tryAppend = (entry: Entry) => {
         const m = insertMessage(this.log, chat.chatId, seq + 1, ts, entry);
         if (m) {
@@ -310,18 +309,16 @@ export class ChatObject extends DurableObject<Env> {
       chat.lastSeq = last.seq;
       for (const m of fresh) if (m.kind === "text") this.receipts.noteSent(m.sender, m.seq);
       this.scheduleCheck(CHECK_DELAY_MS);
-      this.fanout.enqueue(fresh, selfDelivered);
+      this.fanout.enqueue(fresh, ownCopies);
     }
     return result;
   }
 
-  /** Runs `write` in one synchronous transaction (no `await` inside). */
-  transaction<T>(write: (tx: ChatTx) => T): T {
+  private transaction<T>(write: (tx: ChatTx) => T): T {
     return this.ctx.storage.transactionSync(() => write(this.db));
   }
 
-  /** The chat as `caller` may see it: a refusal when it does not exist or the caller is not in it. */
-  access(chatId: string, caller: string): Outcome<ChatState> {
+  private access(chatId: string, caller: string): Outcome<ChatState> {
     if (!this.chat) {
       const pair = directChatMembers(chatId);
       if (!pair?.includes(caller) || !this.schemaReady) return NOT_A_MEMBER;
@@ -332,18 +329,14 @@ export class ChatObject extends DurableObject<Env> {
     return ok(this.chat);
   }
 
-  deliveryOf(chat: ChatState, messages: Message[]): Delivery {
-    return { chatId: chat.chatId, type: chat.type, title: chat.title, messages };
+  private deliver(userId: string, delivery: Delivery): Promise<void> {
+    return this.outbound.deliver(userId, delivery);
   }
 
-  user(userId: string): DurableObjectStub<UserObject> {
-    return this.env.USER.get(this.env.USER.idFromName(userId));
-  }
-
-  async pushTo(userIds: string[], frames: ServerFrame[]): Promise<void> {
-    await mapLimit(userIds, RELAY_CONCURRENCY, async (userId) => {
+  private async pushTo(userIds: string[], frames: ServerFrame[]): Promise<void> {
+    await mapLimit(userIds, PUSH_CONCURRENCY, async (userId) => {
       try {
-        await this.user(userId).push(frames);
+        await userStub(this.env, userId).push(frames);
       } catch (err) {
         console.warn(`chat ${this.chat?.chatId}: push to ${userId} failed`, String(err));
       }
@@ -378,18 +371,6 @@ export class ChatObject extends DurableObject<Env> {
           .map((m) => [m.userId, m]),
       ),
     };
-  }
-
-  deliver(userId: string, delivery: Delivery): Promise<void> {
-    if (this.faultEvery > 0 && ++this.deliveries % this.faultEvery === 0) {
-      return Promise.reject(new Error("injected fan-out fault"));
-    }
-    return this.user(userId).deliver(userId, delivery);
-  }
-
-  /** Has the alarm retry failed deliveries soon. */
-  scheduleRetry(): void {
-    this.scheduleCheck(RETRY_DELAY_MS);
   }
 
   private scheduleCheck(delayMs: number): void {

@@ -4,8 +4,9 @@
  * info. The chat object checks access before calling in.
  */
 import type { ServerFrame } from "../../protocol";
+import type { MessageInfo, Watermarks } from "../contracts";
 import { type Outcome, ok, refuse } from "../outcome";
-import type { ChatObject, ChatState, Watermarks } from "./chat-object";
+import type { ChatCore, ChatState } from "./chat-core";
 import { lastSentBySender, readMessage } from "./log";
 import { writeWatermarks } from "./membership";
 import { advance, type MemberRow, ReceiptTracker, WatermarkWrites } from "./receipts";
@@ -14,18 +15,12 @@ import * as schema from "./schema";
 /** Group receipts are coalesced over this window: one frame per sender and status at most. */
 const RECEIPT_WINDOW_MS = 250;
 
-export interface MessageInfo {
-  seq: number;
-  delivered: string[];
-  read: string[];
-}
-
 export class ChatReceipts {
   private tracker: ReceiptTracker | null = null;
   private timer: ReturnType<typeof setTimeout> | null = null;
   private readonly watermarks: WatermarkWrites;
 
-  constructor(private readonly chat: ChatObject) {
+  constructor(private readonly chat: ChatCore) {
     this.watermarks = new WatermarkWrites((rows) =>
       chat.transaction((tx) => {
         for (const member of rows) writeWatermarks(tx, member);
@@ -49,7 +44,7 @@ export class ChatReceipts {
     const read = marks.read > 0 && advance(member, "read", marks.read, chat.lastSeq);
     if (delivered || read) {
       await this.watermarks.add(member);
-      if (chat.type === "direct") this.flush();
+      if (chat.type === "direct") void this.flush();
       else this.schedule();
     }
     return { delivered: member.deliveredSeq, read: member.readSeq };
@@ -74,17 +69,19 @@ export class ChatReceipts {
 
   /** A group's aggregate may have moved (a watermark, or who counts): receipts go out after the window. */
   schedule(): void {
-    this.timer ??= setTimeout(() => this.flush(), RECEIPT_WINDOW_MS);
+    this.timer ??= setTimeout(() => void this.flush(), RECEIPT_WINDOW_MS);
   }
 
-  private flush(): void {
+  /** Pushes the receipts that are due; resolves when they reached the senders' objects. */
+  private async flush(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    const chat = this.chat.chat;
+    const chat = this.chat.state();
     if (!chat) return;
     const byUser = new Map<string, ServerFrame[]>();
     for (const { userId, frame } of this.senders.due(chat)) {
       byUser.set(userId, [...(byUser.get(userId) ?? []), frame]);
     }
-    for (const [userId, frames] of byUser) void this.chat.pushTo([userId], frames);
+    await Promise.all([...byUser].map(([userId, frames]) => this.chat.pushTo([userId], frames)));
   }
 }

@@ -4,17 +4,15 @@
  * per member, in seq order. A member whose call fails is remembered and retried by the chat's
  * alarm; the user object repairs any gap from the log, so a retry needs only the latest seq.
  * A message sent over a socket is not delivered back to its sender's object: that object
- * takes it from the ack (see `SendQueue`), which saves a call per send.
+ * takes it from the ack (see `../own-copies.ts`).
  */
 import type { Message } from "../../protocol";
+import type { Delivery } from "../contracts";
+import type { ChatState } from "./chat-core";
 
-export interface Delivery {
-  chatId: string;
-  type: "direct" | "group";
-  title: string | null;
-  messages: Message[];
-  /** The recipient is no longer a member: these are the last messages it gets from this chat. */
-  left?: boolean;
+/** A delivery of `messages` from `chat`. */
+export function deliveryOf(chat: ChatState, messages: Message[]): Delivery {
+  return { chatId: chat.chatId, type: chat.type, title: chat.title, messages };
 }
 
 export type DeliverFn = (userId: string, delivery: Delivery) => Promise<void>;
@@ -23,8 +21,8 @@ const CONCURRENCY = 32;
 
 export class Fanout {
   private queue: Message[] = [];
-  /** Seqs of messages whose sender's object delivers them to itself, from the ack. */
-  private selfDelivered = new Set<number>();
+  /** Seqs of messages whose sender's object takes its copy from the ack. */
+  private ownCopies = new Set<number>();
   private running: Promise<void> | null = null;
   /** Members whose last delivery failed; retried until it succeeds. */
   readonly failed = new Set<string>();
@@ -41,9 +39,9 @@ export class Fanout {
     },
   ) {}
 
-  enqueue(messages: Message[], selfDelivered: ReadonlySet<number>): void {
+  enqueue(messages: Message[], ownCopies: ReadonlySet<number>): void {
     if (messages.length === 0) return;
-    for (const seq of selfDelivered) this.selfDelivered.add(seq);
+    for (const seq of ownCopies) this.ownCopies.add(seq);
     this.queue.push(...messages);
     this.running ??= this.drain().finally(() => {
       this.running = null;
@@ -75,7 +73,7 @@ export class Fanout {
     while (this.queue.length > 0) {
       const batch = this.queue.splice(0);
       const info = this.describe();
-      const skip = new Set(batch.filter((m) => this.selfDelivered.delete(m.seq)).map((m) => m.seq));
+      const skip = new Set(batch.filter((m) => this.ownCopies.delete(m.seq)).map((m) => m.seq));
       let allOk = true;
       await mapLimit(info.members, CONCURRENCY, async (userId) => {
         const messages = skip.size === 0 ? batch : batch.filter((m) => m.sender !== userId || !skip.has(m.seq));

@@ -2,20 +2,26 @@
  * Group membership operations of the chat object: create, add, remove or leave, and role
  * changes. Admins add, remove and promote; anyone leaves. Each change is a system message.
  */
-import { MAX_HISTORY_LIMIT, MAX_TITLE_LENGTH, type Message, type SystemEvent, systemBody } from "../../protocol";
+import {
+  MAX_HISTORY_LIMIT,
+  MAX_TITLE_LENGTH,
+  type Message,
+  type Role,
+  type SystemEvent,
+  systemBody,
+} from "../../protocol";
 import { type Outcome, ok, refuse } from "../outcome";
-import type { ChatObject, ChatState } from "./chat-object";
+import type { ChatCore, ChatState } from "./chat-core";
+import { deliveryOf } from "./fanout";
 import { readHistory } from "./log";
 import { writeGroupInfo, writeMember, writeRemoval } from "./membership";
 import type { MemberRow } from "./receipts";
-
-type Role = "admin" | "member";
 
 export class GroupAdmin {
   /** Farewells whose delivery failed, by former member: retried by the chat's alarm (memory only). */
   private readonly farewells = new Map<string, Message[]>();
 
-  constructor(private readonly chat: ChatObject) {}
+  constructor(private readonly chat: ChatCore) {}
 
   /** Whether some farewell still waits for a retry. */
   get farewellsPending(): boolean {
@@ -23,7 +29,7 @@ export class GroupAdmin {
   }
 
   create(chatId: string, creator: string, title: string, memberIds: string[]): Outcome<{ chatId: string }> {
-    if (this.chat.chat) return refuse("internal", "chat id already in use; try again");
+    if (this.chat.state()) return refuse("internal", "chat id already in use; try again");
     const ids = [...new Set([creator, ...memberIds])];
     const max = this.chat.settings.maxGroupMembers;
     if (ids.length > max) return refuse("bad_request", `a group holds at most ${max} members`);
@@ -37,17 +43,12 @@ export class GroupAdmin {
         { userId, role: userId === creator ? "admin" : "member", joinedSeq: 1, deliveredSeq: 0, readSeq: 0 },
       ]),
     );
-    this.chat.chat = { chatId, type: "group", title: cleanTitle, lastSeq: 0, fannedOutSeq: 0, members };
-    try {
-      this.chat.commit((tx, append) => {
-        writeGroupInfo(tx, chatId, creator, cleanTitle, Date.now());
-        for (const row of members.values()) writeMember(tx, row);
-        append(this.system({ event: "created", actor: creator, title: cleanTitle, members: ids }));
-      });
-    } catch (err) {
-      this.chat.chat = null;
-      throw err;
-    }
+    const state: ChatState = { chatId, type: "group", title: cleanTitle, lastSeq: 0, fannedOutSeq: 0, members };
+    this.chat.create(state, (tx, append) => {
+      writeGroupInfo(tx, chatId, creator, cleanTitle, Date.now());
+      for (const row of members.values()) writeMember(tx, row);
+      append(this.system({ event: "created", actor: creator, title: cleanTitle, members: ids }));
+    });
     return ok({ chatId });
   }
 
@@ -86,7 +87,7 @@ export class GroupAdmin {
     };
     if (!check().ok) return check() as Outcome<never>;
     // Everything stored before the removal reaches the member before it goes.
-    await this.chat.fanout.idle();
+    await this.chat.fanoutIdle();
     const access = check();
     if (!access.ok) return access;
     const chat = access.value;
@@ -107,10 +108,10 @@ export class GroupAdmin {
     });
     chat.members.delete(userId);
     // A failed delivery is no longer retried for it (it is not a member): the farewell carries what it may lack.
-    const missed = this.chat.fanout.failed.delete(userId) ? this.unsent(chat, removal.seq) : [];
+    const missed = this.chat.forgetFailed(userId) ? this.unsent(chat, removal.seq) : [];
     if (heir) chat.members.set(heir.userId, heir);
     // Who counts for the group tick changed: the sender may be owed a receipt.
-    this.chat.receipts.schedule();
+    this.chat.receiptsMayHaveMoved();
     void this.farewell(chat, userId, [...missed, removal]);
     return ok({ seq: removal.seq });
   }
@@ -150,7 +151,7 @@ export class GroupAdmin {
   /** Messages before `seq` that may not have reached every member (at most a history page). */
   private unsent(chat: ChatState, seq: number): Message[] {
     const page = readHistory(this.chat.db, chat.chatId, { before: seq, limit: MAX_HISTORY_LIMIT });
-    return page.messages.filter((m) => m.seq > this.chat.fanout.deliveredSeq).reverse();
+    return page.messages.filter((m) => m.seq > this.chat.deliveredSeq()).reverse();
   }
 
   /** Retries the farewells that failed; answers whether some still failed. */
@@ -167,7 +168,7 @@ export class GroupAdmin {
    * in the former member's list.
    */
   private async farewell(chat: ChatState, userId: string, messages: Message[]): Promise<void> {
-    const delivery = { ...this.chat.deliveryOf(chat, messages), left: true };
+    const delivery = { ...deliveryOf(chat, messages), left: true };
     try {
       await this.chat.deliver(userId, delivery);
       this.farewells.delete(userId);

@@ -2,12 +2,35 @@
  * Where each client frame is handled: one function per frame type, called by the user object
  * with the socket it arrived on. Each answers with a reply or an `error` frame; none throws.
  */
-import type { ClientFrame, ErrorCode, HistoryFrame, SendFrame } from "../../protocol";
-import type { Refusal } from "../outcome";
-import { RATE_LIMITED_MESSAGE } from "./rate-limit";
-import type { ReceiptWaiter } from "./receipt-queue";
+import {
+  type ClientFrame,
+  type ErrorCode,
+  type HistoryFrame,
+  RATE_LIMITED_MESSAGE,
+  type SendFrame,
+} from "../../protocol";
+import type { PresenceFrame } from "../contracts";
+import type { Outcome, Refusal } from "../outcome";
+import type { Settings } from "../settings";
+import type { chatStub } from "../stubs";
+import type { Inbox } from "./inbox";
+import type { FloodMeter, TokenBucket } from "./rate-limit";
+import type { ReceiptQueue, ReceiptWaiter } from "./receipt-queue";
+import type { SendQueue } from "./send-queue";
 import { type SocketState, sendFrame, stateOf } from "./sockets";
-import type { UserObject } from "./user-object";
+
+/** What the frame handlers may use of the user object. */
+export interface FrameContext {
+  readonly settings: Settings;
+  /** Sends per user per second, shared by every device and the HTTP send route. */
+  readonly sendLimit: TokenBucket;
+  readonly floods: FloodMeter;
+  readonly sends: SendQueue;
+  readonly inbox: Inbox;
+  readonly receipts: ReceiptQueue;
+  chat(chatId: string): ReturnType<typeof chatStub>;
+  presenceOf(userId: string, target: string, watch: boolean): Promise<Outcome<PresenceFrame>>;
+}
 
 type Frame<T extends ClientFrame["type"]> = Extract<ClientFrame, { type: T }>;
 
@@ -15,7 +38,7 @@ type Frame<T extends ClientFrame["type"]> = Extract<ClientFrame, { type: T }>;
 export const GROUP_DELIVERED_DELAY_MS = 1_000;
 
 export async function handleFrame(
-  user: UserObject,
+  user: FrameContext,
   ws: WebSocket,
   socket: SocketState,
   frame: ClientFrame,
@@ -38,7 +61,7 @@ export async function handleFrame(
   }
 }
 
-async function onSend(user: UserObject, ws: WebSocket, socket: SocketState, frame: SendFrame): Promise<void> {
+async function onSend(user: FrameContext, ws: WebSocket, socket: SocketState, frame: SendFrame): Promise<void> {
   if (!user.sendLimit.take()) {
     // A client that ignores `rate_limited` and keeps sending is a flood: it loses its socket.
     if (user.floods.refuse(ws) > user.settings.floodCloseAfter) return ws.close(1008, "flood: too many refused sends");
@@ -51,14 +74,13 @@ async function onSend(user: UserObject, ws: WebSocket, socket: SocketState, fram
   });
   if (!result.ok) return sendError(ws, result, frame.id);
   const { seq, ts } = result.value;
-  if (!result.value.duplicate) user.sentBy.note(frame.chatId, seq, socket.deviceId);
   // The message is durable in the chat object; the ack goes out before this object's own
   // bookkeeping is written, so it does not wait for that write to reach disk.
   sendFrame(ws, { type: "ack", id: frame.id, chatId: frame.chatId, clientMsgId: frame.clientMsgId, seq, ts });
   user.inbox.markSent(socket.deviceId, frame.chatId, seq);
 }
 
-async function onHistory(user: UserObject, ws: WebSocket, socket: SocketState, frame: HistoryFrame): Promise<void> {
+async function onHistory(user: FrameContext, ws: WebSocket, socket: SocketState, frame: HistoryFrame): Promise<void> {
   const page = await user.chat(frame.chatId).history(frame.chatId, socket.userId, {
     after: frame.after,
     before: frame.before,
@@ -69,7 +91,7 @@ async function onHistory(user: UserObject, ws: WebSocket, socket: SocketState, f
 }
 
 /** `received` and `read`: the device's cursor moves here; the chat hears of it through the receipt queue. */
-function onReceipt(user: UserObject, ws: WebSocket, socket: SocketState, frame: Frame<"received" | "read">): void {
+function onReceipt(user: FrameContext, ws: WebSocket, socket: SocketState, frame: Frame<"received" | "read">): void {
   user.inbox.markHeld(socket.deviceId, frame.chatId, frame.seq);
   const status = frame.type === "read" ? "read" : "delivered";
   const row = user.inbox.get(frame.chatId);
@@ -81,13 +103,13 @@ function onReceipt(user: UserObject, ws: WebSocket, socket: SocketState, frame: 
   user.receipts.submit(frame.chatId, socket.userId, frame.seq, waiter, delay);
 }
 
-async function onTyping(user: UserObject, ws: WebSocket, socket: SocketState, frame: Frame<"typing">): Promise<void> {
+async function onTyping(user: FrameContext, ws: WebSocket, socket: SocketState, frame: Frame<"typing">): Promise<void> {
   const relayed = await user.chat(frame.chatId).typing(frame.chatId, socket.userId, frame.on);
   if (!relayed.ok) sendError(ws, relayed, frame.id);
 }
 
 /** Replaces what this device watches: a presence frame now for each allowed user, one error naming the rest. */
-async function onWatch(user: UserObject, ws: WebSocket, socket: SocketState, frame: Frame<"watch">): Promise<void> {
+async function onWatch(user: FrameContext, ws: WebSocket, socket: SocketState, frame: Frame<"watch">): Promise<void> {
   const allowed: string[] = [];
   const refused: string[] = [];
   const presences = await Promise.all(

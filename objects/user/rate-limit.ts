@@ -5,8 +5,6 @@
  */
 import type { Settings } from "../settings";
 
-export const RATE_LIMITED_MESSAGE = "sending too fast; resend this message later";
-
 export class TokenBucket {
   private tokens: number;
   private last: number;

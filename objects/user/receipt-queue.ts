@@ -6,8 +6,7 @@
  * that it merges with those that follow; a `read` sends whatever waits at once.
  */
 import type { ReceiptStatus } from "../../protocol";
-import type { Watermarks } from "../chat/chat-object";
-import type { Outcome } from "../outcome";
+import type { Outcome, Watermarks } from "../contracts";
 
 /** The frame a receipt came from, to answer it with an error when the chat refuses. */
 export interface ReceiptWaiter {
@@ -17,15 +16,10 @@ export interface ReceiptWaiter {
   id?: string;
 }
 
-export interface Marks {
-  delivered: number;
-  read: number;
-}
-
-export type MarkFn = (chatId: string, userId: string, marks: Marks) => Promise<Outcome<Watermarks>>;
+export type MarkFn = (chatId: string, userId: string, marks: Watermarks) => Promise<Outcome<Watermarks>>;
 export type DoneFn = (chatId: string, result: Outcome<Watermarks>, waiters: ReceiptWaiter[]) => void;
 
-interface Pending extends Marks {
+interface Pending extends Watermarks {
   userId: string;
   waiters: ReceiptWaiter[];
 }

@@ -2,12 +2,12 @@
  * Sends from this user's devices, queued per chat. While one call to a chat object is in
  * flight, later sends wait and then go together in one call, which the chat stores in one
  * transaction: the order of sends is kept, and a burst costs one commit instead of many.
- * The chat does not deliver these messages back to this object: `stored` hands them over
- * from the acks, for the user's other devices and the inbox.
+ * The chat does not deliver these messages back to this object (see `../own-copies.ts`):
+ * `stored` hands them over from the acks, for the user's other devices and the inbox.
  */
 import type { Message } from "../../protocol";
-import type { Ack, SendItem } from "../chat/chat-object";
-import type { Outcome } from "../outcome";
+import type { Ack, Outcome, SendItem } from "../contracts";
+import { takesOwnCopy } from "../own-copies";
 
 export type SendBatchFn = (chatId: string, userId: string, items: SendItem[]) => Promise<Outcome<Ack[]>>;
 /** Newly stored messages of this user, in seq order, with the device each came from. */
@@ -61,12 +61,8 @@ export class SendQueue {
         const ack = results.ok ? results.value[i] : undefined;
         if (!results.ok) p.resolve(results);
         else p.resolve(ack ? { ok: true, value: ack } : { ok: false, code: "internal", message: "no ack" });
-        if (!ack || ack.duplicate || !p.item.deviceId) return;
-        const { clientMsgId, body, deviceId } = p.item;
-        fresh.push({
-          message: { chatId, seq: ack.seq, sender: userId, clientMsgId, body, ts: ack.ts, kind: "text" },
-          deviceId,
-        });
+        if (!ack || ack.duplicate || !p.item.deviceId || !takesOwnCopy(p.item)) return;
+        fresh.push({ message: ack.message, deviceId: p.item.deviceId });
       });
       if (fresh.length > 0) this.stored(chatId, userId, fresh);
     }

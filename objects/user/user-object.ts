@@ -1,14 +1,14 @@
 /**
  * One Durable Object per user (`idFromName(userId)`): it holds the user's device sockets with
  * the hibernation API, keeps the inbox, and pushes what the chat objects deliver to every
- * connected device. Frames are handled in `frames.ts`.
+ * connected device. Frames are handled in `frames.ts`. Its public methods are its RPC API
+ * (argument and answer types in `../contracts`); the frame handlers reach it through `FrameContext`.
  */
 import { DurableObject } from "cloudflare:workers";
 import { type DrizzleSqliteDODatabase, drizzle } from "drizzle-orm/durable-sqlite";
 import { migrate } from "drizzle-orm/durable-sqlite/migrator";
 import migrations from "../../migrations/user/migrations";
 import {
-  deviceIdSchema,
   directChatId,
   directChatMembers,
   MAX_FRAME_BYTES,
@@ -19,24 +19,20 @@ import {
   type ServerFrame,
   systemEventOf,
 } from "../../protocol";
-import type { Watermarks } from "../chat/chat-object";
-import type { Delivery } from "../chat/fanout";
+import type { ChatSummary, Delivery, PresenceFrame, Watermarks } from "../contracts";
 import { type Outcome, ok, refuse } from "../outcome";
+import { OwnCopies } from "../own-copies";
 import { settingsOf } from "../settings";
-import { handleFrame, sendError } from "./frames";
+import { chatStub, upgradeIdentity, userStub } from "../stubs";
+import { type FrameContext, handleFrame, sendError } from "./frames";
 import { Inbox } from "./inbox";
-import { Presence, type PresenceFrame } from "./presence";
+import { Presence } from "./presence";
 import { FloodMeter, sendLimiter, type TokenBucket } from "./rate-limit";
 import { ReceiptQueue, type ReceiptWaiter } from "./receipt-queue";
-import { RecentSends } from "./recent-sends";
 import * as schema from "./schema";
 import { SendQueue } from "./send-queue";
 import { socketLimitMessage, socketLimitReached } from "./socket-limit";
 import { type SocketState, sendFrame, sendRaw, stateOf } from "./sockets";
-
-/** Headers set by the Worker, after authentication, on the upgrade it forwards here. */
-export const USER_HEADER = "X-Chat-User";
-export const DEVICE_HEADER = "X-Chat-Device";
 
 const GAP_PAGE = 500;
 const MAX_GAP_REFILL = 1_000;
@@ -52,31 +48,31 @@ const HEARD_GRANULARITY_MS = 5_000;
 
 export class UserObject extends DurableObject<Env> {
   private readonly db: DrizzleSqliteDODatabase<typeof schema>;
-  inbox!: Inbox;
-  presence!: Presence;
-  readonly sends: SendQueue;
-  /** Sends per user per second, shared by every device and the HTTP send route. */
-  readonly sendLimit: TokenBucket;
-  readonly settings = settingsOf(this.env);
+  private inbox!: Inbox;
+  private presence!: Presence;
+  private readonly sends: SendQueue;
+  private readonly sendLimit: TokenBucket;
+  private readonly settings = settingsOf(this.env);
   /** `received` and `read` on their way to the chat objects, merged while a call is in flight. */
-  readonly receipts = new ReceiptQueue(
-    (chatId, userId, marks) => this.chat(chatId).markReceipts(chatId, userId, marks),
+  private readonly receipts = new ReceiptQueue(
+    (chatId, userId, marks) => chatStub(this.env, chatId).markReceipts(chatId, userId, marks),
     (chatId, result, waiters) => this.receiptsDone(chatId, result, waiters),
   );
   /** Sends refused by the rate limit, per socket, over the last window (memory only). */
-  readonly floods = new FloodMeter();
+  private readonly floods = new FloodMeter();
   private readonly chatLocks = new Map<string, Promise<void>>();
-  /** Which device sent a recently acked message, so a gap refill does not echo it back. */
-  readonly sentBy = new RecentSends();
+  private readonly ownCopies = new OwnCopies();
+  private readonly frames: FrameContext;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.db = drizzle(ctx.storage, { schema });
     this.sends = new SendQueue(
-      (chatId, userId, items) => this.chat(chatId).send(chatId, userId, items),
+      (chatId, userId, items) => chatStub(this.env, chatId).send(chatId, userId, items),
       (chatId, userId, sent) => this.deliverOwn(chatId, userId, sent),
     );
     this.sendLimit = sendLimiter(this.settings);
+    this.frames = this.frameContext();
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
     void ctx.blockConcurrencyWhile(async () => {
       await migrate(this.db, migrations);
@@ -85,38 +81,34 @@ export class UserObject extends DurableObject<Env> {
     });
   }
 
-  chat(chatId: string): DurableObjectStub<import("../chat/chat-object").ChatObject> {
-    return this.env.CHAT.get(this.env.CHAT.idFromName(chatId));
-  }
-
   /** Accepts a device's WebSocket; the Worker has authenticated it and names user and device. */
   override async fetch(request: Request): Promise<Response> {
-    const userId = request.headers.get(USER_HEADER);
-    const deviceId = deviceIdSchema.safeParse(request.headers.get(DEVICE_HEADER));
-    if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket" || !userId || !deviceId.success) {
+    const identity = upgradeIdentity(request);
+    if (!identity) {
       return Response.json(
         { error: { code: "bad_request", message: "expected a WebSocket upgrade" } },
         { status: 400 },
       );
     }
+    const { userId, deviceId } = identity;
     const maxSockets = this.settings.maxSocketsPerUser;
-    if (socketLimitReached(this.ctx, deviceId.data, maxSockets)) {
+    if (socketLimitReached(this.ctx, deviceId, maxSockets)) {
       return Response.json(
         { error: { code: "rate_limited", message: socketLimitMessage(maxSockets) } },
         { status: 429 },
       );
     }
-    for (const old of this.ctx.getWebSockets(deviceId.data)) {
+    for (const old of this.ctx.getWebSockets(deviceId)) {
       old.close(4000, "replaced by a newer connection of this device");
     }
     this.closeSilent();
     const pair = new WebSocketPair();
     const [client, server] = [pair[0], pair[1]];
     const now = Date.now();
-    const state: SocketState = { userId, deviceId: deviceId.data, connectedAt: now, lastHeard: now, watching: [] };
-    this.ctx.acceptWebSocket(server, [deviceId.data]);
+    const state: SocketState = { userId, deviceId: deviceId, connectedAt: now, lastHeard: now, watching: [] };
+    this.ctx.acceptWebSocket(server, [deviceId]);
     server.serializeAttachment(state);
-    sendFrame(server, { type: "ready", userId, deviceId: deviceId.data, chats: this.inbox.unheldBy(deviceId.data) });
+    sendFrame(server, { type: "ready", userId, deviceId: deviceId, chats: this.inbox.unheldBy(deviceId) });
     this.presenceMayHaveChanged(userId);
     return new Response(null, { status: 101, webSocket: client });
   }
@@ -130,7 +122,7 @@ export class UserObject extends DurableObject<Env> {
     const parsed = parseClientFrame(raw);
     if (!parsed.ok) return sendError(ws, parsed, parsed.id);
     try {
-      await handleFrame(this, ws, socket, parsed.frame);
+      await handleFrame(this.frames, ws, socket, parsed.frame);
     } catch (err) {
       console.error(`user ${socket.userId}: ${parsed.frame.type} frame failed`, err);
       sendError(ws, { code: "internal", message: "the frame could not be handled; try again" }, parsed.frame.id);
@@ -183,7 +175,7 @@ export class UserObject extends DurableObject<Env> {
    * devices always receive a chat's messages in seq order.
    */
   async deliver(userId: string, delivery: Delivery): Promise<void> {
-    await this.receive(userId, delivery, new Map());
+    await this.receive(userId, delivery);
   }
 
   /** The user's own messages, just stored: to its other devices and into the inbox, as a delivery would. */
@@ -195,14 +187,14 @@ export class UserObject extends DurableObject<Env> {
       title: known?.title ?? null,
       messages: sent.map((s) => s.message),
     };
-    const origins = new Map(sent.map((s) => [s.message.seq, s.deviceId]));
-    this.receive(userId, delivery, origins).catch((err) =>
+    for (const { message, deviceId } of sent) this.ownCopies.note(message, deviceId);
+    this.receive(userId, delivery).catch((err) =>
       console.error(`user ${userId}: own messages in ${chatId} not recorded`, String(err)),
     );
   }
 
-  /** `origins`: seq → the device that sent it, which has its ack and gets no copy. */
-  private async receive(userId: string, delivery: Delivery, origins: ReadonlyMap<number, string>): Promise<void> {
+  /** Pushes what this user's devices lack of `delivery`, in seq order, and records it in the inbox. */
+  private async receive(userId: string, delivery: Delivery): Promise<void> {
     await this.withChatLock(delivery.chatId, async () => {
       const { chatId, type, title } = delivery;
       const known = this.inbox.get(chatId);
@@ -226,7 +218,7 @@ export class UserObject extends DurableObject<Env> {
       // inbox, so devices do not wait for that write to reach disk.
       for (const m of fresh) {
         const text = JSON.stringify({ type: "message", ...m });
-        const skip = m.sender === userId ? (origins.get(m.seq) ?? this.sentBy.take(chatId, m.seq)) : undefined;
+        const skip = this.ownCopies.senderDevice(userId, m);
         for (const ws of this.ctx.getWebSockets()) {
           if (skip && stateOf(ws)?.deviceId === skip) continue;
           sendRaw(ws, text);
@@ -244,7 +236,7 @@ export class UserObject extends DurableObject<Env> {
   }
 
   /** The user's chats, for `GET /v1/chats`. */
-  listChats(): { chatId: string; type: "direct" | "group"; title: string | null; lastSeq: number; readSeq: number }[] {
+  listChats(): ChatSummary[] {
     return this.inbox
       .all()
       .map(({ chatId, type, title, lastSeq, readSeq }) => ({ chatId, type, title, lastSeq, readSeq }));
@@ -267,7 +259,10 @@ export class UserObject extends DurableObject<Env> {
 
   /** Frames from a chat object (receipts, typing) for every connected device. */
   push(frames: ServerFrame[]): void {
-    for (const frame of frames) this.broadcast(frame);
+    for (const frame of frames) {
+      const text = JSON.stringify(frame);
+      for (const ws of this.ctx.getWebSockets()) sendRaw(ws, text);
+    }
   }
 
   /**
@@ -287,7 +282,7 @@ export class UserObject extends DurableObject<Env> {
   async presenceOf(userId: string, target: string, watch = false): Promise<Outcome<PresenceFrame>> {
     if (target === userId) return ok(this.presence.current(userId));
     const chats = this.inbox.all().map((r) => r.chatId);
-    return this.env.USER.get(this.env.USER.idFromName(target)).presenceFor(target, userId, chats, watch);
+    return userStub(this.env, target).presenceFor(target, userId, chats, watch);
   }
 
   /** A watched user's presence changed; answers false when no device here watches it any more. */
@@ -302,13 +297,21 @@ export class UserObject extends DurableObject<Env> {
     return watched;
   }
 
-  /** Sends a frame to every connected device but `exceptDevice`. */
-  broadcast(frame: ServerFrame, exceptDevice?: string): void {
-    const text = JSON.stringify(frame);
-    for (const ws of this.ctx.getWebSockets()) {
-      if (exceptDevice && stateOf(ws)?.deviceId === exceptDevice) continue;
-      sendRaw(ws, text);
-    }
+  private frameContext(): FrameContext {
+    const inbox = () => this.inbox;
+    return {
+      settings: this.settings,
+      sendLimit: this.sendLimit,
+      floods: this.floods,
+      sends: this.sends,
+      receipts: this.receipts,
+      // Read when a frame arrives: the inbox is made once the migrations ran.
+      get inbox() {
+        return inbox();
+      },
+      chat: (chatId) => chatStub(this.env, chatId),
+      presenceOf: (userId, target, watch) => this.presenceOf(userId, target, watch),
+    };
   }
 
   /** Records that a socket was heard from; rewritten at most every few seconds. */
@@ -328,7 +331,7 @@ export class UserObject extends DurableObject<Env> {
     if (watchers.length > 0) this.scheduleSilenceCheck(closing);
     if (!frame) return;
     for (const watcher of watchers) {
-      void this.env.USER.get(this.env.USER.idFromName(watcher))
+      void userStub(this.env, watcher)
         .presenceChanged(frame)
         .then((still) => {
           if (!still) this.presence.removeWatcher(watcher);
@@ -354,7 +357,7 @@ export class UserObject extends DurableObject<Env> {
     const out: Message[] = [];
     let cursor = after;
     while (cursor < upTo) {
-      const page = await this.chat(chatId).history(chatId, userId, { after: cursor, limit: GAP_PAGE });
+      const page = await chatStub(this.env, chatId).history(chatId, userId, { after: cursor, limit: GAP_PAGE });
       if (!page.ok) break;
       const wanted = page.value.messages.filter((m) => m.seq <= upTo);
       out.push(...wanted);

@@ -12,7 +12,7 @@ declare module "vitest" {
 export default async function setup(project: TestProject) {
   // The page's bundle must exist before the server starts: building it later would make wrangler reload mid-test.
   execFileSync("npm", ["run", "--silent", "build:web"], { stdio: "inherit" });
-  const server = await startLocalServer({ vars: { FAULT_INJECTION: "false" } });
+  const server = await startLocalServer();
   project.provide("baseUrl", server.url);
   return async () => {
     await server.stop();

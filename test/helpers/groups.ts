@@ -2,10 +2,10 @@
  * Group-chat helpers on top of `client.ts`: creating a group over HTTP, reading its system
  * messages, and polling for a state reached asynchronously (fan-out, receipts).
  */
-import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { expect } from "vitest";
 import { type Message, type SystemEvent, systemEventOf } from "../../protocol";
+import { fanoutFailures } from "./chat-internals";
 import { api, history, json, user } from "./client";
 
 export type User = { id: string; token: string };
@@ -58,10 +58,7 @@ export function chatStub(chatId: string) {
  * answers the members whose delivery failed (empty when every member has everything).
  */
 export function fanoutSettled(chatId: string): Promise<string[]> {
-  return runInDurableObject(chatStub(chatId), async (chat) => {
-    await chat.fanout.idle();
-    return [...chat.fanout.failed];
-  });
+  return fanoutFailures(chatStub(chatId));
 }
 
 /** Calls `probe` every 20 ms until `done` accepts its answer; throws after `timeoutMs`. */

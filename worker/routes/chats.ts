@@ -1,6 +1,6 @@
 /** The chat routes of the contract: create, list, describe, members, history, send and message info. */
 import { Hono } from "hono";
-import { RATE_LIMITED_MESSAGE } from "../../objects/user/rate-limit";
+import { chatStub, userStub } from "../../objects/stubs";
 import {
   addMemberBody,
   chatIdSchema,
@@ -8,15 +8,12 @@ import {
   directChatId,
   historyQuery,
   newGroupChatId,
+  RATE_LIMITED_MESSAGE,
   sendMessageBody,
   setRoleBody,
   userIdSchema,
 } from "../../protocol";
 import { type AppContext, type AppEnv, errorResponse, outcomeResponse, readJson } from "../http";
-
-function chatStub(c: AppContext, chatId: string) {
-  return c.env.CHAT.get(c.env.CHAT.idFromName(chatId));
-}
 
 /** The `:chatId` parameter, or null when it cannot name a chat (the answer is then 404). */
 function chatIdParam(c: AppContext): string | null {
@@ -33,28 +30,28 @@ export const chatRoutes = new Hono<AppEnv>()
     const me = c.get("userId");
     if (body.data.type === "direct") {
       const chatId = directChatId(me, body.data.with);
-      return outcomeResponse(c, await chatStub(c, chatId).openDirect(chatId, me));
+      return outcomeResponse(c, await chatStub(c.env, chatId).openDirect(chatId, me));
     }
     const chatId = newGroupChatId();
     const { title, members } = body.data;
-    return outcomeResponse(c, await chatStub(c, chatId).createGroup(chatId, me, title, members), 201);
+    return outcomeResponse(c, await chatStub(c.env, chatId).createGroup(chatId, me, title, members), 201);
   })
   .get("/", async (c) => {
     const me = c.get("userId");
-    const chats = await c.env.USER.get(c.env.USER.idFromName(me)).listChats();
+    const chats = await userStub(c.env, me).listChats();
     return c.json({ chats });
   })
   .get("/:chatId", async (c) => {
     const chatId = chatIdParam(c);
     if (!chatId) return errorResponse(c, "not_found", NO_SUCH_CHAT);
-    return outcomeResponse(c, await chatStub(c, chatId).describe(chatId, c.get("userId")));
+    return outcomeResponse(c, await chatStub(c.env, chatId).describe(chatId, c.get("userId")));
   })
   .get("/:chatId/messages", async (c) => {
     const chatId = chatIdParam(c);
     if (!chatId) return errorResponse(c, "not_found", NO_SUCH_CHAT);
     const query = historyQuery.safeParse(c.req.query());
     if (!query.success) return errorResponse(c, "bad_request", query.error.issues[0]?.message ?? "bad query");
-    return outcomeResponse(c, await chatStub(c, chatId).history(chatId, c.get("userId"), query.data));
+    return outcomeResponse(c, await chatStub(c.env, chatId).history(chatId, c.get("userId"), query.data));
   })
   .post("/:chatId/messages", async (c) => {
     const chatId = chatIdParam(c);
@@ -63,10 +60,10 @@ export const chatRoutes = new Hono<AppEnv>()
     if (!body.ok) return body.response;
     // HTTP sends skip the user object on their way to the chat, so they take their rate token there first.
     const me = c.get("userId");
-    if (!(await c.env.USER.get(c.env.USER.idFromName(me)).allowSend())) {
+    if (!(await userStub(c.env, me).allowSend())) {
       return errorResponse(c, "rate_limited", RATE_LIMITED_MESSAGE);
     }
-    const result = await chatStub(c, chatId).send(chatId, c.get("userId"), [body.data]);
+    const result = await chatStub(c.env, chatId).send(chatId, c.get("userId"), [body.data]);
     if (!result.ok) return errorResponse(c, result.code, result.message);
     const ack = result.value[0];
     if (!ack) return errorResponse(c, "internal", "no ack");
@@ -79,7 +76,7 @@ export const chatRoutes = new Hono<AppEnv>()
     const raw = c.req.param("seq");
     const seq = /^\d{1,15}$/.test(raw) ? Number(raw) : 0;
     if (seq < 1) return errorResponse(c, "bad_request", "seq must be a positive whole number");
-    return outcomeResponse(c, await chatStub(c, chatId).messageReceipts(chatId, c.get("userId"), seq));
+    return outcomeResponse(c, await chatStub(c.env, chatId).messageReceipts(chatId, c.get("userId"), seq));
   })
   .post("/:chatId/members", async (c) => {
     const chatId = chatIdParam(c);
@@ -87,7 +84,7 @@ export const chatRoutes = new Hono<AppEnv>()
     const body = await readJson(c, addMemberBody);
     if (!body.ok) return body.response;
     const { userId, role } = body.data;
-    return outcomeResponse(c, await chatStub(c, chatId).addMember(chatId, c.get("userId"), userId, role), 201);
+    return outcomeResponse(c, await chatStub(c.env, chatId).addMember(chatId, c.get("userId"), userId, role), 201);
   })
   .patch("/:chatId/members/:userId", async (c) => {
     const chatId = chatIdParam(c);
@@ -95,11 +92,14 @@ export const chatRoutes = new Hono<AppEnv>()
     if (!chatId || !userId.success) return errorResponse(c, "not_found", NO_SUCH_CHAT);
     const body = await readJson(c, setRoleBody);
     if (!body.ok) return body.response;
-    return outcomeResponse(c, await chatStub(c, chatId).setRole(chatId, c.get("userId"), userId.data, body.data.role));
+    return outcomeResponse(
+      c,
+      await chatStub(c.env, chatId).setRole(chatId, c.get("userId"), userId.data, body.data.role),
+    );
   })
   .delete("/:chatId/members/:userId", async (c) => {
     const chatId = chatIdParam(c);
     const userId = userIdSchema.safeParse(c.req.param("userId"));
     if (!chatId || !userId.success) return errorResponse(c, "not_found", NO_SUCH_CHAT);
-    return outcomeResponse(c, await chatStub(c, chatId).removeMember(chatId, c.get("userId"), userId.data));
+    return outcomeResponse(c, await chatStub(c.env, chatId).removeMember(chatId, c.get("userId"), userId.data));
   });

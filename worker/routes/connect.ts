@@ -3,7 +3,7 @@
  * accepts it with the hibernation API (a socket accepted here could not hibernate).
  */
 import { Hono } from "hono";
-import { DEVICE_HEADER, USER_HEADER } from "../../objects/user/user-object";
+import { forwardUpgrade } from "../../objects/stubs";
 import { deviceIdSchema } from "../../protocol";
 import { type AppEnv, errorResponse } from "../http";
 
@@ -13,10 +13,5 @@ export const connectRoutes = new Hono<AppEnv>().get("/", async (c) => {
   }
   const device = deviceIdSchema.safeParse(c.req.query("device"));
   if (!device.success) return errorResponse(c, "bad_request", "device: 1 to 64 characters of [A-Za-z0-9_.-]");
-  const userId = c.get("userId");
-  const headers = new Headers(c.req.raw.headers);
-  headers.set(USER_HEADER, userId);
-  headers.set(DEVICE_HEADER, device.data);
-  const forwarded = new Request(c.req.url, { method: "GET", headers });
-  return c.env.USER.get(c.env.USER.idFromName(userId)).fetch(forwarded);
+  return forwardUpgrade(c.env, c.req.raw, c.get("userId"), device.data);
 });

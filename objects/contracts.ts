@@ -1,0 +1,77 @@
+/**
+ * What crosses between the Worker, the user objects and the chat objects: the arguments and
+ * answers of their RPC methods. Types only; each object's public methods are its RPC API.
+ */
+import type { ChatType, Message, Role, ServerFrame } from "../protocol";
+
+export type { Outcome, Refusal } from "./outcome";
+
+/** One message to store, as the sender's object or the HTTP route hands it to the chat. */
+export interface SendItem {
+  clientMsgId: string;
+  body: string;
+  /** The sending device, when the send came over a socket: its user object takes its own copy from the ack. */
+  deviceId?: string;
+}
+
+/** The chat's answer to one `SendItem`, given only after the message is committed. */
+export interface Ack {
+  seq: number;
+  ts: number;
+  /** The (sender, clientMsgId) was stored before: seq and ts are those of the first store. */
+  duplicate: boolean;
+  /** The message as stored. */
+  message: Message;
+}
+
+/** A member's receipts in a chat: delivered up to and read up to these seqs. */
+export interface Watermarks {
+  delivered: number;
+  read: number;
+}
+
+/** Newly stored messages of a chat, from the chat object to a member's user object. */
+export interface Delivery {
+  chatId: string;
+  type: ChatType;
+  title: string | null;
+  messages: Message[];
+  /** The recipient is no longer a member: these are the last messages it gets from this chat. */
+  left?: boolean;
+}
+
+export interface ChatView {
+  chatId: string;
+  type: ChatType;
+  title: string | null;
+  members: { userId: string; role: Role }[];
+}
+
+export interface HistoryQuery {
+  after?: number;
+  before?: number;
+  limit?: number;
+}
+
+export interface HistoryPage {
+  messages: Message[];
+  more: boolean;
+}
+
+/** Message info: who holds and who has read one message. */
+export interface MessageInfo {
+  seq: number;
+  delivered: string[];
+  read: string[];
+}
+
+/** One row of `GET /v1/chats`. */
+export interface ChatSummary {
+  chatId: string;
+  type: ChatType;
+  title: string | null;
+  lastSeq: number;
+  readSeq: number;
+}
+
+export type PresenceFrame = Extract<ServerFrame, { type: "presence" }>;

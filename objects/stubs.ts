@@ -1,0 +1,34 @@
+/**
+ * The one place that turns ids into Durable Object stubs, and the WebSocket upgrade the Worker
+ * forwards to a user's object (the headers it adds after authentication, and reading them back).
+ */
+import { deviceIdSchema } from "../protocol";
+
+/** The chat object of `chatId`: it sequences, stores and fans out that chat's messages. */
+export function chatStub(env: Env, chatId: string) {
+  return env.CHAT.get(env.CHAT.idFromName(chatId));
+}
+
+/** The user object of `userId`: its device sockets, inbox and presence. */
+export function userStub(env: Env, userId: string) {
+  return env.USER.get(env.USER.idFromName(userId));
+}
+
+const USER_HEADER = "X-Chat-User";
+const DEVICE_HEADER = "X-Chat-Device";
+
+/** Forwards an authenticated upgrade to the user's object, naming user and device. */
+export function forwardUpgrade(env: Env, request: Request, userId: string, deviceId: string): Promise<Response> {
+  const headers = new Headers(request.headers);
+  headers.set(USER_HEADER, userId);
+  headers.set(DEVICE_HEADER, deviceId);
+  return userStub(env, userId).fetch(new Request(request.url, { method: "GET", headers }));
+}
+
+/** Who a forwarded upgrade is for; null when it is not one. */
+export function upgradeIdentity(request: Request): { userId: string; deviceId: string } | null {
+  const userId = request.headers.get(USER_HEADER);
+  const deviceId = deviceIdSchema.safeParse(request.headers.get(DEVICE_HEADER));
+  if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket" || !userId || !deviceId.success) return null;
+  return { userId, deviceId: deviceId.data };
+}

@@ -1,0 +1,68 @@
+/**
+ * The chat object's internals, reached from inside it with `runInDurableObject`. The class keeps
+ * them private (its public methods are its RPC API), so this is the one place tests look at
+ * its fan-out or swap its delivery calls.
+ */
+import { runInDurableObject } from "cloudflare:test";
+import type { ChatObject } from "../../objects/chat/chat-object";
+import type { DeliverFn, Fanout } from "../../objects/chat/fanout";
+
+interface ChatInternals {
+  fanout: Fanout;
+  outbound: { deliver: DeliverFn };
+  receipts: { flush(): Promise<void> };
+}
+
+type ChatStub = DurableObjectStub<ChatObject>;
+
+function internals(chat: ChatObject): ChatInternals {
+  return chat as unknown as ChatInternals;
+}
+
+/** Waits until the chat's fan-out is idle; answers the members whose last delivery failed. */
+export function fanoutFailures(stub: ChatStub): Promise<string[]> {
+  return runInDurableObject(stub, async (chat: ChatObject) => {
+    const { fanout } = internals(chat);
+    await fanout.idle();
+    return [...fanout.failed];
+  });
+}
+
+/** Sends the chat's due receipt frames now, not after their window; resolves once they were pushed. */
+export function flushReceipts(stub: ChatStub): Promise<void> {
+  return runInDurableObject(stub, (chat: ChatObject) => internals(chat).receipts.flush());
+}
+
+export interface InjectedFaults {
+  /** The members whose delivery calls were made to fail so far, one entry per failed call. */
+  readonly failed: readonly string[];
+  /** Puts the real delivery calls back. */
+  restore(): Promise<void>;
+}
+
+/**
+ * Makes every `n`th delivery call of the chat (fan-out, retries, farewells) fail from now on,
+ * until `restore`. Lasts while the instance does. The tests run in the objects' isolate, so
+ * `failed` is read directly.
+ */
+export async function failEveryNthDelivery(stub: ChatStub, n: number): Promise<InjectedFaults> {
+  const failed: string[] = [];
+  const real = await runInDurableObject(stub, (chat: ChatObject) => {
+    const outbound = internals(chat).outbound;
+    const original = outbound.deliver;
+    let calls = 0;
+    outbound.deliver = (userId, delivery) => {
+      if (++calls % n !== 0) return original(userId, delivery);
+      failed.push(userId);
+      return Promise.reject(new Error("injected fan-out fault"));
+    };
+    return original;
+  });
+  return {
+    failed,
+    restore: () =>
+      runInDurableObject(stub, (chat: ChatObject) => {
+        internals(chat).outbound.deliver = real;
+      }),
+  };
+}
