@@ -1,10 +1,75 @@
+/**
+ * Direct chats end to end: acks, pushes to every device, resends, the ack only after the
+ * commit (with faults injected into the chat's SQLite), and HTTP sends.
+ */
+import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { directChatId } from "../protocol";
-import { api, connect, history, json, openDirect, storedSeqs, user } from "./helpers/client";
-import { chatStub, chatsOf } from "./helpers/groups";
+import { messageBarrier, pingBarrier } from "./helpers/barrier";
+import {
+  api,
+  connect,
+  type Frame,
+  history,
+  json,
+  openDirect,
+  storedSeqs,
+  type TestSocket,
+  user,
+} from "./helpers/client";
+import { chatStub, chatsOf, fanoutSettled } from "./helpers/groups";
 
-/** Lets frames that should not come have their chance to arrive before we check they did not. */
-const settle = () => new Promise((r) => setTimeout(r, 150));
+/** The seqs of the message frames `socket` has been pushed so far. */
+const pushedSeqs = (socket: TestSocket) => socket.all("message").map((f) => f.seq);
+
+/**
+ * Makes the chat's SQLite abort every insert into `messages` for which `when` holds (an SQL
+ * condition on `NEW`), as a failing disk would; answers the undo.
+ */
+async function failInserts(chatId: string, when = "1"): Promise<() => Promise<void>> {
+  await runInDurableObject(chatStub(chatId), (_chat, state) => {
+    state.storage.sql.exec(
+      `CREATE TRIGGER injected_fault BEFORE INSERT ON messages WHEN ${when} BEGIN SELECT RAISE(ABORT, 'injected'); END`,
+    );
+  });
+  return () =>
+    runInDurableObject(chatStub(chatId), (_chat, state) => {
+      state.storage.sql.exec("DROP TRIGGER injected_fault");
+    });
+}
+
+/** The rows of the chat's message log, read inside the object. */
+function storedRows(chatId: string): Promise<{ seq: number; sender: string; clientMsgId: string; ts: number }[]> {
+  return runInDurableObject(chatStub(chatId), (_chat, state) =>
+    state.storage.sql
+      .exec<{ seq: number; sender: string; clientMsgId: string; ts: number }>(
+        "SELECT seq, sender, client_msg_id AS clientMsgId, ts FROM messages ORDER BY seq",
+      )
+      .toArray(),
+  );
+}
+
+const tick = () => new Promise((r) => setTimeout(r, 5));
+
+/**
+ * Holds every call into the chat object until the answer is called, so that sends pile up in
+ * the sender's queue and go to the chat as one batch. Both sides poll a shared flag: a promise
+ * resolved from the other side's context would not wake its waiter.
+ */
+async function holdChat(chatId: string): Promise<() => Promise<void>> {
+  const hold = { held: false, on: true };
+  const done = runInDurableObject(chatStub(chatId), (_chat, state) =>
+    state.blockConcurrencyWhile(async () => {
+      hold.held = true;
+      while (hold.on) await tick();
+    }),
+  );
+  while (!hold.held) await tick();
+  return async () => {
+    hold.on = false;
+    await done;
+  };
+}
 
 describe("direct messaging", () => {
   it("acks a send with seq 1 and pushes it to the peer's devices and the sender's other device", async () => {
@@ -37,12 +102,18 @@ describe("direct messaging", () => {
         kind: "text",
       });
     }
-    await settle();
-    expect(a1.socket.all("message")).toHaveLength(0);
-    for (const s of [a2, b1, b2]) expect(s.socket.all("message")).toHaveLength(1);
+    // Alice's object pushes this chat's messages in seq order: a copy of seq 1 would precede 2.
+    await messageBarrier(chat.chatId, a2.socket, [a1.socket, b1.socket, b2.socket]);
+    await pingBarrier(a2.socket);
+    expect(pushedSeqs(a1.socket)).toEqual([2]);
+    expect(pushedSeqs(a2.socket)).toEqual([1]);
+    for (const s of [b1, b2]) expect(pushedSeqs(s.socket)).toEqual([1, 2]);
 
     const page = await history(bob.token, chat.chatId);
-    expect(page.messages).toHaveLength(1);
+    expect(page.messages.map((m) => [m.seq, m.clientMsgId])).toEqual([
+      [1, "m1"],
+      [2, expect.stringMatching(/^barrier-/)],
+    ]);
     for (const s of [a1, a2, b1, b2]) s.socket.close();
   });
 
@@ -73,7 +144,9 @@ describe("direct messaging", () => {
       { clientMsgId: "lost", body: "hi", deviceId: "phone" },
     ]);
     expect(stored).toMatchObject({ ok: true, value: [{ seq: 1, duplicate: false }] });
-    await settle();
+    // A wrong copy to alice's object would have been pushed before its delivery call returned.
+    await fanoutSettled(chatId);
+    await pingBarrier(a2.socket);
     expect(a2.socket.all("message")).toHaveLength(0);
 
     const again = await a1.socket.request({ type: "send", chatId, clientMsgId: "lost", body: "hi" });
@@ -84,23 +157,68 @@ describe("direct messaging", () => {
     a2.socket.close();
   });
 
-  it("acks only once the message is stored in the chat object", async () => {
+  // Why a crash cannot fall between the ack and the commit: the chat builds each ack from what
+  // its synchronous transaction (`transactionSync`) stored and answers only once it has
+  // returned, and the output gate holds that answer until the write is durable. Nothing is sent
+  // before, so a crash before the commit loses the ack too; the client resends. The tests below
+  // make the commit fail inside the chat's SQLite and check that no ack goes out.
+  it("acks only after the commit: a send whose commit fails is answered internal, stores nothing, uses no seq", async () => {
     const alice = await user("alice");
     const bob = await user("bob");
     const chatId = await openDirect(alice, bob);
     const a = await connect(alice.token, "phone");
+
+    const heal = await failInserts(chatId);
+    const failed = await a.socket.request({ type: "send", chatId, clientMsgId: "c1", body: "stored?" });
+    expect(failed).toMatchObject({ type: "error", code: "internal" });
     expect(await storedSeqs(chatId)).toEqual([]);
 
+    await heal();
     const ack = await a.socket.request({ type: "send", chatId, clientMsgId: "c1", body: "stored?" });
-    expect(ack.seq).toBe(1);
-    // Read straight from the chat object's SQLite right after the ack, before anything else runs.
-    expect(await storedSeqs(chatId)).toEqual([1]);
-    const page = await history(alice.token, chatId);
-    expect(page.messages.map((m) => [m.seq, m.body, m.sender])).toEqual([[1, "stored?", alice.id]]);
+    expect(ack).toMatchObject({ type: "ack", chatId, clientMsgId: "c1", seq: 1 });
+    expect(await storedRows(chatId)).toEqual([{ seq: 1, sender: alice.id, clientMsgId: "c1", ts: ack.ts }]);
+    // The failed send got no ack, early or late: the resend's is the only one on the socket.
+    expect(a.socket.all("ack")).toEqual([ack]);
+    a.socket.close();
+  });
 
-    const second = await a.socket.request({ type: "send", chatId, clientMsgId: "c2", body: "and again" });
-    expect(second.seq).toBe(2);
-    expect(await storedSeqs(chatId)).toEqual([1, 2]);
+  it("a batch whose second item fails to store is rolled back whole: no item of it is acked", async () => {
+    const alice = await user("alice");
+    const bob = await user("bob");
+    const chatId = await openDirect(alice, bob);
+    const a = await connect(alice.token, "phone");
+    const heal = await failInserts(chatId, "NEW.client_msg_id = 'b2'");
+
+    // b0 goes alone and waits at the held chat; b1..b3 queue behind it and go as one batch.
+    const release = await holdChat(chatId);
+    const ids = ["b0", "b1", "b2", "b3"];
+    const replies = ids.map((clientMsgId) => a.socket.next((f) => f.id === `send-${clientMsgId}`));
+    for (const clientMsgId of ids)
+      a.socket.send({ type: "send", id: `send-${clientMsgId}`, chatId, clientMsgId, body: clientMsgId });
+    // Answered once alice's object has taken every earlier frame, so all four sends are queued.
+    await pingBarrier(a.socket);
+    await release();
+    const [b0, ...batch] = (await Promise.all(replies)) as [Frame, ...Frame[]];
+    expect(b0).toMatchObject({ type: "ack", clientMsgId: "b0", seq: 1 });
+    for (const reply of batch) expect(reply).toMatchObject({ type: "error", code: "internal" });
+    expect(await storedRows(chatId)).toEqual([{ seq: 1, sender: alice.id, clientMsgId: "b0", ts: b0.ts }]);
+
+    await heal();
+    const acks: Frame[] = [b0];
+    for (const clientMsgId of ["b1", "b2", "b3"]) {
+      acks.push(await a.socket.request({ type: "send", chatId, clientMsgId, body: clientMsgId }));
+    }
+    expect(acks.map((f) => [f.type, f.seq])).toEqual([
+      ["ack", 1],
+      ["ack", 2],
+      ["ack", 3],
+      ["ack", 4],
+    ]);
+    // Each ack is the committed row: its seq, its clientMsgId and its ts.
+    expect(await storedRows(chatId)).toEqual(
+      acks.map((f) => ({ seq: f.seq, sender: alice.id, clientMsgId: f.clientMsgId, ts: f.ts })),
+    );
+    expect(a.socket.all("ack")).toEqual(acks);
     a.socket.close();
   });
 
@@ -131,9 +249,14 @@ describe("direct messaging", () => {
     // The same clientMsgId again over HTTP answers the first seq and pushes nothing new.
     const again = await api(alice.token, "POST", `/v1/chats/${chatId}/messages`, { clientMsgId: "h1", body: "dup" });
     expect(await json(again)).toEqual(ack);
-    await settle();
-    for (const s of sockets) expect(s.socket.all("message")).toHaveLength(1);
-    expect(await storedSeqs(chatId)).toEqual([1]);
+    // Each user object pushes the chat's messages in seq order: a second push of seq 1 would
+    // precede seq 2, and a new message made of the duplicate would take seq 2 itself.
+    const [first, ...others] = sockets.map((s) => s.socket) as [TestSocket, ...TestSocket[]];
+    expect(await messageBarrier(chatId, first, others)).toBe(2);
+    await pingBarrier(first);
+    expect(pushedSeqs(first)).toEqual([1]);
+    for (const s of others) expect(pushedSeqs(s)).toEqual([1, 2]);
+    expect(await storedSeqs(chatId)).toEqual([1, 2]);
     for (const s of sockets) s.socket.close();
   });
 
@@ -176,8 +299,11 @@ describe("direct messaging", () => {
     const ack = await a1.socket.request({ type: "send", chatId, clientMsgId: "note", body: "to self" });
     expect(ack.seq).toBe(1);
     expect(await a2.socket.next("message")).toMatchObject({ seq: 1, body: "to self" });
-    await settle();
-    expect(a1.socket.all("message")).toHaveLength(0);
+    // A copy of seq 1 to the sending device would precede seq 2 there.
+    await messageBarrier(chatId, a2.socket, [a1.socket]);
+    await pingBarrier(a2.socket);
+    expect(pushedSeqs(a1.socket)).toEqual([2]);
+    expect(pushedSeqs(a2.socket)).toEqual([1]);
     for (const s of [a1, a2]) s.socket.close();
   });
 

@@ -45,11 +45,21 @@ export function logStatements(db: ChatDb) {
     ts: sql.placeholder("ts"),
   };
   return {
-    /** Inserts a text message unless (sender, clientMsgId) is stored: then it answers nothing. */
+    /**
+     * Inserts a text message unless (sender, clientMsgId) is stored: then it answers nothing.
+     * Only that conflict is absorbed; any other (a seq already taken) throws.
+     */
     insertText: db
       .insert(m)
       .values({ ...p, kind: "text" })
-      .onConflictDoNothing()
+      // "Do nothing" written as an update that never applies: SQLite matches the partial unique
+      // index only with its WHERE, which drizzle's onConflictDoNothing puts after DO NOTHING.
+      .onConflictDoUpdate({
+        target: [m.sender, m.clientMsgId],
+        targetWhere: sql`kind = 'text'`,
+        set: { seq: sql`seq` },
+        setWhere: sql`false`,
+      })
       .returning({ seq: m.seq })
       .prepare(),
     insertSystem: db
