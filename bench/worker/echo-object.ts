@@ -5,6 +5,7 @@
  * `born` answers when this instance was constructed (a later time after a wake from hibernation).
  */
 import { DurableObject } from "cloudflare:workers";
+import { PING, PONG } from "../../protocol/frames";
 
 export class EchoObject extends DurableObject {
   /** When this instance was constructed: `born` answers it, which tells whether the object hibernated. */
@@ -13,7 +14,7 @@ export class EchoObject extends DurableObject {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     // Pings are answered without waking the object, as the user object does.
-    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair('{"type":"ping"}', '{"type":"pong"}'));
+    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
   }
 
   override async fetch(request: Request): Promise<Response> {
