@@ -4,9 +4,10 @@
  * The full run is `npm run test:crash` (10,000 messages, 20 kills).
  */
 import { expect, it } from "vitest";
+import { failures } from "../../tools/crash/check";
 import { runCrashTest } from "../../tools/crash/run";
 
-it("400 messages, 3 SIGKILLs: 0 lost, 0 duplicated, 0 gaps, every recipient converged", async () => {
+it("400 messages, 3 SIGKILLs: 0 lost, duplicated, gaps, reordered, stale ready or mismatched acks; every recipient converged", async () => {
   const result = await runCrashTest({ messages: 400, kills: 3, timeoutMs: 240_000, log: (line) => console.log(line) });
   console.log(result.report);
   expect(result.figures).toMatchObject({
@@ -19,9 +20,13 @@ it("400 messages, 3 SIGKILLs: 0 lost, 0 duplicated, 0 gaps, every recipient conv
     gaps: 0,
     unexpected: 0,
     ackMismatches: 0,
+    resendMismatches: 0,
+    reordered: 0,
+    staleReady: 0,
     unacked: 0,
     refused: 0,
   });
   expect(result.figures.converged).toBe(result.figures.recipients);
+  expect(failures(result.figures)).toEqual({});
   expect(result.passed).toBe(true);
 }, 300_000);

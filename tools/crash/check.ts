@@ -2,20 +2,27 @@
  * The crash test's checker, after Jepsen's queue checks: from what the senders were acked, what
  * the chats store, and what each recipient holds, it counts acked, stored, lost (acked but not
  * stored), duplicated (one clientMsgId under two seqs), gaps in seq, unexpected (stored, never
- * sent), ack mismatches (stored under another seq than acked), reorders within one sender, and
- * whether every recipient converged to the stored history.
+ * sent), ack mismatches (stored under another seq or ts than acked), resend mismatches (a resend
+ * answered with another seq or ts than the first ack), reorders within one sender, stale `ready`
+ * frames after the final reconnect, and whether every recipient converged to the stored history.
+ * Each of these fails the run. It also counts what online devices only got from their final
+ * `history` (pushes they never got): a figure, not a failure.
  */
 import type { Message } from "../../protocol";
+
+/** An `ack` as the sender got it. */
+export interface Ack {
+  seq: number;
+  ts: number;
+}
 
 export interface ChatEvidence {
   chatId: string;
   /** Every clientMsgId its sender was to send, in send order. */
   sent: string[];
   sender: string;
-  /** clientMsgId → seq, as first acked. */
-  acked: Map<string, number>;
-  /** A clientMsgId acked again under another seq. */
-  ackConflicts: string[];
+  /** clientMsgId → every ack it got, in the order they came: the first ack, then those of resends. */
+  acks: Map<string, Ack[]>;
   /** Sends refused for good (anything but rate_limited or internal). */
   refused: string[];
   /** Sends sent again after a reconnect, and how many of them had been stored already. */
@@ -28,8 +35,14 @@ export interface ChatEvidence {
     device: string;
     log: Message[];
     divergent: string[];
-    /** The final reconnect's `ready`: the device's cursor then, and what it listed for the chat. */
-    ready: { cursor: number; listed: number | null } | null;
+    /** `history` pages it was served whose messages were not in ascending seq order. */
+    disordered: string[];
+    /**
+     * The final reconnect's `ready` (null: none came): the device's cursor then, what it listed
+     * for the chat (null: not listed, i.e. the server holds the device up to date), and how many
+     * messages the device then took from `history` rather than from pushes.
+     */
+    ready: { cursor: number; listed: number | null; fetched: number } | null;
   }[];
 }
 
@@ -43,17 +56,42 @@ export interface Figures {
   duplicated: number;
   gaps: number;
   unexpected: number;
+  /** Acks (the first for each clientMsgId) whose seq or ts differs from the stored message's. */
   ackMismatches: number;
+  /** Acks after the first for a clientMsgId (resends) answered with another seq or ts. */
+  resendMismatches: number;
+  /** Acks after the first for a clientMsgId: resends answered again. */
+  reacked: number;
   reordered: number;
   recipients: number;
   converged: number;
   staleReady: number;
+  /** Messages online devices took from their final `history` after the final `ready`: pushes they never got. */
+  fetchedInFinalSync: number;
+  /** Devices that fetched any in their final sync. */
+  devicesFetching: number;
   unacked: number;
   refused: number;
   resent: number;
   dedupedResends: number;
   problems: string[];
 }
+
+/** Each failure rule, with the figure it counts; `passed` is true when every figure is 0. */
+export const FAILURES = [
+  "lost",
+  "duplicated",
+  "gaps",
+  "unexpected",
+  "ackMismatches",
+  "resendMismatches",
+  "reordered",
+  "staleReady",
+  "unacked",
+  "refused",
+  "unconverged",
+] as const;
+export type Failure = (typeof FAILURES)[number];
 
 export function check(chats: ChatEvidence[], kills: number): Figures {
   const f: Figures = {
@@ -67,10 +105,14 @@ export function check(chats: ChatEvidence[], kills: number): Figures {
     gaps: 0,
     unexpected: 0,
     ackMismatches: 0,
+    resendMismatches: 0,
+    reacked: 0,
     reordered: 0,
     recipients: 0,
     converged: 0,
     staleReady: 0,
+    fetchedInFinalSync: 0,
+    devicesFetching: 0,
     unacked: 0,
     refused: 0,
     resent: 0,
@@ -81,34 +123,44 @@ export function check(chats: ChatEvidence[], kills: number): Figures {
     if (f.problems.length < 20) f.problems.push(p);
   };
   for (const chat of chats) {
+    const acked = [...chat.acks].filter(([, acks]) => acks.length > 0);
     f.messages += chat.sent.length;
-    f.acked += chat.acked.size;
-    f.unacked += chat.sent.length - chat.acked.size;
+    f.acked += acked.length;
+    f.unacked += chat.sent.length - acked.length;
     f.stored += chat.stored.length;
-    f.ackMismatches += chat.ackConflicts.length;
     f.refused += chat.refused.length;
     f.resent += chat.resent;
     f.dedupedResends += chat.dedupedResends;
-    for (const c of [...chat.ackConflicts, ...chat.refused]) note(`${chat.chatId}: ${c}`);
-    const seqsOf = new Map<string, number[]>();
+    for (const c of chat.refused) note(`${chat.chatId}: ${c}`);
+    const storedAs = new Map<string, Message[]>();
     for (const m of chat.stored) {
       const key = `${m.sender}/${m.clientMsgId}`;
-      seqsOf.set(key, [...(seqsOf.get(key) ?? []), m.seq]);
+      storedAs.set(key, [...(storedAs.get(key) ?? []), m]);
     }
-    for (const [clientMsgId, seq] of chat.acked) {
-      const seqs = seqsOf.get(`${chat.sender}/${clientMsgId}`);
-      if (!seqs) {
+    for (const [clientMsgId, [first, ...again]] of acked) {
+      if (!first) continue;
+      const stored = storedAs.get(`${chat.sender}/${clientMsgId}`);
+      if (!stored) {
         f.lost += 1;
-        note(`${chat.chatId}: ${clientMsgId} acked as seq ${seq} but not stored`);
-      } else if (!seqs.includes(seq)) {
+        note(`${chat.chatId}: ${clientMsgId} acked as seq ${first.seq} but not stored`);
+      } else if (!stored.some((m) => m.seq === first.seq && m.ts === first.ts)) {
         f.ackMismatches += 1;
-        note(`${chat.chatId}: ${clientMsgId} acked as seq ${seq} but stored as ${seqs.join(",")}`);
+        note(
+          `${chat.chatId}: ${clientMsgId} acked as ${ackText(first)} but stored as ${stored.map(ackText).join(",")}`,
+        );
+      }
+      for (const ack of again) {
+        f.reacked += 1;
+        if (ack.seq !== first.seq || ack.ts !== first.ts) {
+          f.resendMismatches += 1;
+          note(`${chat.chatId}: ${clientMsgId} first acked as ${ackText(first)}, a resend as ${ackText(ack)}`);
+        }
       }
     }
-    for (const [key, seqs] of seqsOf) {
-      if (seqs.length > 1) {
+    for (const [key, stored] of storedAs) {
+      if (stored.length > 1) {
         f.duplicated += 1;
-        note(`${chat.chatId}: ${key} stored under seqs ${seqs.join(",")}`);
+        note(`${chat.chatId}: ${key} stored under seqs ${stored.map((m) => m.seq).join(",")}`);
       }
     }
     const sent = new Set(chat.sent);
@@ -130,22 +182,38 @@ export function check(chats: ChatEvidence[], kills: number): Figures {
     for (const m of chat.stored) {
       const i = order.get(m.clientMsgId);
       if (i === undefined) continue;
-      if (i < last) f.reordered += 1;
+      if (i < last) {
+        f.reordered += 1;
+        note(`${chat.chatId}: seq ${m.seq} holds ${m.clientMsgId}, sent before ${chat.sent[last]} stored ahead of it`);
+      }
       last = Math.max(last, i);
     }
     const expected = JSON.stringify(chat.stored.map(fingerprint));
+    const lastSeq = chat.stored.length;
     for (const r of chat.recipients) {
       f.recipients += 1;
+      for (const d of r.disordered) {
+        f.reordered += 1;
+        note(`${chat.chatId}: ${r.device} was served history out of seq order: ${d}`);
+      }
       const ready = r.ready;
-      if (ready && ready.cursor < chat.stored.length && (ready.listed ?? ready.cursor) < chat.stored.length) {
+      if (!ready) {
         f.staleReady += 1;
-        note(
-          `${chat.chatId}: ${r.device} lacked up to ${chat.stored.length} but ready said ${ready.listed ?? "nothing"}`,
-        );
+        note(`${chat.chatId}: ${r.device} got no ready after its final reconnect`);
+      } else {
+        // Listed, the chat must be listed with its last seq; not listed, the device must lack nothing.
+        if ((ready.listed ?? ready.cursor) < lastSeq) {
+          f.staleReady += 1;
+          note(
+            `${chat.chatId}: ${r.device} held ${ready.cursor} of ${lastSeq} but ready listed ${ready.listed ?? "nothing"}`,
+          );
+        }
+        f.fetchedInFinalSync += ready.fetched;
+        if (ready.fetched > 0) f.devicesFetching += 1;
       }
       const same = JSON.stringify(r.log.map(fingerprint)) === expected && r.divergent.length === 0;
       if (same) f.converged += 1;
-      else note(`${chat.chatId}: ${r.device} holds ${r.log.length} of ${chat.stored.length}; ${r.divergent[0] ?? ""}`);
+      else note(`${chat.chatId}: ${r.device} holds ${r.log.length} of ${lastSeq}; ${r.divergent[0] ?? ""}`);
     }
   }
   return f;
@@ -155,36 +223,57 @@ function fingerprint(m: Message): string {
   return `${m.seq}/${m.sender}/${m.clientMsgId}/${m.body}/${m.ts}`;
 }
 
+function ackText(a: Ack): string {
+  return `seq ${a.seq} ts ${a.ts}`;
+}
+
+/** The failure rules the figures break, each with its count; empty when the run passed. */
+export function failures(f: Figures): Partial<Record<Failure, number>> {
+  const counts: Record<Failure, number> = {
+    lost: f.lost,
+    duplicated: f.duplicated,
+    gaps: f.gaps,
+    unexpected: f.unexpected,
+    ackMismatches: f.ackMismatches,
+    resendMismatches: f.resendMismatches,
+    reordered: f.reordered,
+    staleReady: f.staleReady,
+    unacked: f.unacked,
+    refused: f.refused,
+    unconverged: f.recipients - f.converged,
+  };
+  return Object.fromEntries(Object.entries(counts).filter(([, n]) => n !== 0));
+}
+
 export function passed(f: Figures): boolean {
-  return (
-    f.lost === 0 &&
-    f.duplicated === 0 &&
-    f.gaps === 0 &&
-    f.unexpected === 0 &&
-    f.ackMismatches === 0 &&
-    f.unacked === 0 &&
-    f.refused === 0 &&
-    f.converged === f.recipients
-  );
+  return Object.keys(failures(f)).length === 0;
 }
 
 export function formatFigures(f: Figures, seconds: number): string {
+  const failed = failures(f);
   const lines = [
     `crash test: ${f.messages} messages, ${f.chats} senders into ${f.chats} chats, ${f.kills} SIGKILLs, ${seconds.toFixed(0)} s`,
-    `acked:      ${f.acked}`,
-    `resent:     ${f.resent} (sent again after a reconnect; ${f.dedupedResends} of them had been stored before the resend and got their first seq back)`,
-    `stored:     ${f.stored}`,
-    `lost:       ${f.lost} (acked but not stored)`,
-    `duplicated: ${f.duplicated} (one clientMsgId under two seqs)`,
-    `gaps:       ${f.gaps} (seqs missing from 1..n)`,
-    `unexpected: ${f.unexpected} (stored but never sent)`,
-    `mismatched: ${f.ackMismatches} (stored or acked again under another seq than first acked)`,
-    `reordered:  ${f.reordered} (stored out of one sender's send order)`,
-    `unacked:    ${f.unacked} (never acked by the end)`,
-    `refused:    ${f.refused} (sends refused for good)`,
-    `converged:  ${f.converged === f.recipients ? "yes" : "NO"} (${f.converged} of ${f.recipients} recipient devices hold exactly the stored history after sync)`,
-    `stale ready: ${f.staleReady} (a final ready that under-announced what the device lacked; it synced anyway)`,
-    passed(f) ? "PASS" : "FAIL",
+    `acked:        ${f.acked}`,
+    `resent:       ${f.resent} (sent again after a reconnect; ${f.dedupedResends} of them had been stored before the resend and got their first seq and ts back)`,
+    `re-acked:     ${f.reacked} (acks of resends after the first ack, each compared with it on seq and ts)`,
+    `stored:       ${f.stored}`,
+    `lost:         ${f.lost} (acked but not stored)`,
+    `duplicated:   ${f.duplicated} (one clientMsgId under two seqs)`,
+    `gaps:         ${f.gaps} (seqs missing from 1..n)`,
+    `unexpected:   ${f.unexpected} (stored but never sent)`,
+    `mismatched:   ${f.ackMismatches} (acked with another seq or ts than stored)`,
+    `resend acks:  ${f.resendMismatches} (a resend answered with another seq or ts than the first ack)`,
+    `reordered:    ${f.reordered} (stored out of one sender's send order, or served by history out of seq order)`,
+    `unacked:      ${f.unacked} (never acked by the end)`,
+    `refused:      ${f.refused} (sends refused for good)`,
+    `converged:    ${f.converged === f.recipients ? "yes" : "NO"} (${f.converged} of ${f.recipients} recipient devices hold exactly the stored history after sync)`,
+    `stale ready:  ${f.staleReady} (a final ready that was missing, listed the chat behind its last seq, or left out a chat the device lacked messages of)`,
+    `fetched in final sync (never pushed): ${f.fetchedInFinalSync} (messages online devices only got from history after the final ready; ${f.devicesFetching} of ${f.recipients} devices fetched any; a figure, not a failure)`,
+    passed(f)
+      ? "PASS"
+      : `FAIL: ${Object.entries(failed)
+          .map(([rule, n]) => `${rule} ${n}`)
+          .join(", ")}`,
   ];
   if (f.problems.length > 0) lines.push("problems:", ...f.problems.map((p) => `  ${p}`));
   return lines.join("\n");

@@ -1,19 +1,23 @@
 /**
  * The crash test's clients, written against the wire protocol alone (not the SDK, so the checker
  * trusts nothing it checks). A sender streams its messages with a window of unacked sends and,
- * after every reconnect, resends what is unacked with the same clientMsgId in the original order.
+ * after every reconnect, resends what is unacked with the same clientMsgId in the original order,
+ * and a few messages already acked, whose acks must repeat the first seq and ts.
  * A recipient follows one chat: it keeps the log it got by pushes and `history`, asks for what it
  * lacks after every `ready` and on every seq gap, and remembers every message it was ever shown.
  */
 import WebSocket from "ws";
-import type { Message, ServerFrame } from "../../protocol";
+import type { ClientFrame, Message, ServerFrame } from "../../protocol";
+import type { Ack } from "./check";
 
-type Frame = ServerFrame & Record<string, unknown>;
+type Ready = Extract<ServerFrame, { type: "ready" }>;
 
 const BACKOFF_BASE_MS = 100;
 const BACKOFF_MAX_MS = 2_000;
 /** An unacked send older than this on a live socket means the socket is stuck: reconnect. */
 const STALL_MS = 15_000;
+/** After every reconnect, the sender sends this many of its latest acked messages again. */
+const ACKED_RESENDS = 3;
 
 /** One device's socket that reconnects with exponential backoff and jitter until stopped. */
 abstract class Device {
@@ -49,10 +53,10 @@ abstract class Device {
     this.ws?.terminate();
   }
 
-  protected abstract onReady(frame: Frame): void;
-  protected abstract onFrame(frame: Frame): void;
+  protected abstract onReady(frame: Ready): void;
+  protected abstract onFrame(frame: ServerFrame): void;
 
-  protected send(frame: Record<string, unknown>): boolean {
+  protected send(frame: ClientFrame): boolean {
     if (!this.ready || this.ws?.readyState !== WebSocket.OPEN) return false;
     this.ws.send(JSON.stringify(frame));
     return true;
@@ -64,9 +68,9 @@ abstract class Device {
     const ws = new WebSocket(url);
     this.ws = ws;
     ws.on("message", (data) => {
-      let frame: Frame;
+      let frame: ServerFrame;
       try {
-        frame = JSON.parse(String(data)) as Frame;
+        frame = JSON.parse(String(data)) as ServerFrame;
       } catch {
         return;
       }
@@ -92,15 +96,9 @@ abstract class Device {
   }
 }
 
-export interface Ack {
-  seq: number;
-  ts: number;
-}
-
 export class Sender extends Device {
-  /** clientMsgId → the first ack; a later ack with another seq is a conflict. */
-  readonly acked = new Map<string, Ack>();
-  readonly conflicts: string[] = [];
+  /** clientMsgId → every ack it got, in order: the first, then those of resends (the checker compares them). */
+  readonly acks = new Map<string, Ack[]>();
   readonly refusals: string[] = [];
   /** Sends sent again after a reconnect, with when they were first resent. */
   readonly resent = new Map<string, number>();
@@ -142,6 +140,10 @@ export class Sender extends Device {
   }
 
   protected onReady(): void {
+    // Already acked, hence stored: each resend must be answered with the first seq and ts.
+    for (const clientMsgId of [...this.acks.keys()].slice(-ACKED_RESENDS)) {
+      this.sendOne(clientMsgId, Sender.bodyOf(clientMsgId));
+    }
     for (const [clientMsgId, pending] of this.unacked) {
       pending.sentAt = Date.now();
       if (!this.resent.has(clientMsgId)) this.resent.set(clientMsgId, pending.sentAt);
@@ -150,19 +152,22 @@ export class Sender extends Device {
     this.fill();
   }
 
-  protected onFrame(frame: Frame): void {
+  get acked(): number {
+    return this.acks.size;
+  }
+
+  protected onFrame(frame: ServerFrame): void {
     if (frame.type === "ack" && frame.chatId === this.chatId) {
-      const clientMsgId = String(frame.clientMsgId);
-      const ack = { seq: Number(frame.seq), ts: Number(frame.ts) };
-      const first = this.acked.get(clientMsgId);
-      if (first && first.seq !== ack.seq) this.conflicts.push(`${clientMsgId}: seq ${first.seq} then ${ack.seq}`);
-      if (!first) {
-        this.acked.set(clientMsgId, ack);
-        if (ack.ts < (this.resent.get(clientMsgId) ?? 0)) this.dedupedResends += 1;
+      const ack = { seq: frame.seq, ts: frame.ts };
+      const acks = this.acks.get(frame.clientMsgId);
+      if (acks) acks.push(ack);
+      else {
+        this.acks.set(frame.clientMsgId, [ack]);
+        if (ack.ts < (this.resent.get(frame.clientMsgId) ?? 0)) this.dedupedResends += 1;
       }
-      this.unacked.delete(clientMsgId);
+      this.unacked.delete(frame.clientMsgId);
       this.fill();
-    } else if (frame.type === "error" && typeof frame.id === "string") {
+    } else if (frame.type === "error" && frame.id !== undefined) {
       // rate_limited and internal are to be resent; a reconnect resends everything unacked, in order.
       if (frame.code !== "rate_limited" && frame.code !== "internal")
         this.refusals.push(`${frame.code}: ${frame.message}`);
@@ -177,7 +182,7 @@ export class Sender extends Device {
       this.unacked.set(clientMsgId, { body, sentAt: Date.now() });
       this.sendOne(clientMsgId, body);
     }
-    if (this.acked.size === this.ids.length) this.finished?.();
+    if (this.acks.size === this.ids.length) this.finished?.();
   }
 
   private sendOne(clientMsgId: string, body: string): void {
@@ -201,8 +206,13 @@ export class Recipient extends Device {
   private asking = false;
   /** The lastSeq the latest `ready` announced for the chat. */
   private announced = 0;
-  /** At the latest `ready`: this device's cursor, and the lastSeq it listed for the chat (null: not listed). */
-  lastReady: { cursor: number; listed: number | null } | null = null;
+  /**
+   * At the latest `ready` (null: none since `syncAfterReconnect`): this device's cursor, the lastSeq
+   * it listed for the chat (null: not listed), and how many messages `history` has given since.
+   */
+  lastReady: { cursor: number; listed: number | null; fetched: number } | null = null;
+  /** `history` pages whose messages were not in ascending seq order. */
+  readonly disordered: string[] = [];
   private synced: { resolve: () => void } | null = null;
 
   constructor(
@@ -219,28 +229,32 @@ export class Recipient extends Device {
   syncAfterReconnect(): Promise<void> {
     return new Promise((resolve) => {
       this.synced = { resolve };
+      this.lastReady = null;
       this.drop();
     });
   }
 
-  protected onReady(frame: Frame): void {
-    const chats = (frame.chats as { chatId: string; lastSeq: number }[]) ?? [];
-    const listed = chats.find((c) => c.chatId === this.chatId)?.lastSeq ?? null;
-    this.lastReady = { cursor: this.cursor, listed };
+  protected onReady(frame: Ready): void {
+    const listed = frame.chats.find((c) => c.chatId === this.chatId)?.lastSeq ?? null;
+    this.lastReady = { cursor: this.cursor, listed, fetched: 0 };
     this.announced = listed ?? this.cursor;
     this.asking = false;
     this.ask();
   }
 
-  protected onFrame(frame: Frame): void {
+  protected onFrame(frame: ServerFrame): void {
     if (frame.type === "message" && frame.chatId === this.chatId) {
-      this.take(frame as unknown as Message);
-      if (Number(frame.seq) > this.cursor) this.ask();
+      this.take(frame);
+      if (frame.seq > this.cursor) this.ask();
       else if (this.cursor % 50 === 0) this.send({ type: "received", chatId: this.chatId, seq: this.cursor });
     } else if (frame.type === "history" && frame.chatId === this.chatId) {
       this.asking = false;
       const from = this.cursor;
-      for (const m of frame.messages as Message[]) this.take(m);
+      const seqs = frame.messages.map((m) => m.seq);
+      if (seqs.some((seq, i) => i > 0 && seq <= (seqs[i - 1] as number)))
+        this.disordered.push(`after ${from}: seqs ${seqs.slice(0, 10).join(",")}${seqs.length > 10 ? ",…" : ""}`);
+      for (const m of frame.messages) this.take(m);
+      if (this.lastReady) this.lastReady.fetched += this.cursor - from;
       this.send({ type: "received", chatId: this.chatId, seq: this.cursor });
       const stuck = this.cursor === from && !frame.more && this.highestShown > this.cursor;
       // A message was shown that the log does not have: the log lost it (asking again would loop).

@@ -1,7 +1,8 @@
 /**
  * `npm run test:crash [-- --messages 10000 --kills 20]`: runs the crash test against a real local
- * server, prints its figures, and exits non-zero unless 0 lost, 0 duplicated, 0 gaps and every
- * recipient converged.
+ * server, prints its figures, and exits non-zero unless every failure rule of the checker holds:
+ * 0 lost, duplicated, gaps, unexpected, ack or resend mismatches (seq and ts), reordered, stale
+ * `ready`, unacked and refused, and every recipient converged.
  */
 import { parseArgs } from "node:util";
 import { runCrashTest } from "./run";

@@ -31,7 +31,7 @@ export interface CrashResult {
 }
 
 /** The crash test measures durability, not the abuse limits: the send rate is effectively unlimited. */
-const VARS = { FAULT_INJECTION: "false", SEND_RATE_PER_SECOND: "1000000", SEND_BURST: "1000000" };
+const VARS = { SEND_RATE_PER_SECOND: "1000000", SEND_BURST: "1000000" };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -122,7 +122,7 @@ export async function runCrashTest(options: CrashOptions): Promise<CrashResult> 
     for (const p of plan) devices.push(p.s, ...p.recipients);
     for (const p of plan) for (const r of p.recipients) r.start();
     const total = perChat * chats;
-    const acked = () => plan.reduce((n, p) => n + p.s.acked.size, 0);
+    const acked = () => plan.reduce((n, p) => n + p.s.acked, 0);
     const sending = Promise.all(plan.map((p) => p.s.run()));
 
     // Kill points spread over the stream at random: after a random share of the acks, plus a random delay.
@@ -157,8 +157,7 @@ export async function runCrashTest(options: CrashOptions): Promise<CrashResult> 
         chatId: p.chatId,
         sent: p.s.ids,
         sender: p.sender,
-        acked: new Map([...p.s.acked].map(([id, ack]) => [id, ack.seq])),
-        ackConflicts: p.s.conflicts,
+        acks: p.s.acks,
         refused: p.s.refusals,
         resent: p.s.resent.size,
         dedupedResends: p.s.dedupedResends,
@@ -167,6 +166,7 @@ export async function runCrashTest(options: CrashOptions): Promise<CrashResult> 
           device: `${r.userId}/${r.deviceId}`,
           log: [...r.log.values()],
           divergent: r.divergent,
+          disordered: r.disordered,
           ready: r.lastReady,
         })),
       });
