@@ -1,15 +1,31 @@
 /**
- * Access: everything about a chat is for its members only. A non-member gets 403/404 on every
- * chat route and an `error` frame for every chat frame, and no answer carries the chat's data.
+ * Access: everything about a chat is for its members only. A non-member gets 403 `forbidden` on
+ * every chat route and an `error` frame `forbidden` for every chat frame, byte for byte the same
+ * as for a chat that does not exist, and no answer carries the chat's data. A malformed chat id
+ * gets 404 on every route and `bad_request` in every frame.
  */
 import { describe, expect, it } from "vitest";
-import { directChatId } from "../protocol";
-import { api, connect, history, openDirect, sendMany, storedSeqs, type TestSocket, user } from "./helpers/client";
+import { directChatId, newGroupChatId } from "../protocol";
+import {
+  api,
+  connect,
+  type Frame,
+  history,
+  openDirect,
+  sendMany,
+  storedSeqs,
+  type TestSocket,
+  unique,
+  user,
+} from "./helpers/client";
+import { type Answer, answerOf, rawReply } from "./helpers/wire";
 
 const SECRET = "the-secret-body";
 
-/** Every chat route, as [method, path, body]. */
-function chatRoutes(chatId: string): [string, string, unknown][] {
+type Route = [method: string, path: string, body: unknown];
+
+/** Every chat route, as [method, path, body]; the member routes name `member` and `outsider`. */
+function chatRoutes(chatId: string, member = "zz-member", outsider = "zz-intruder"): Route[] {
   return [
     ["GET", `/v1/chats/${chatId}`, undefined],
     ["GET", `/v1/chats/${chatId}/messages`, undefined],
@@ -17,9 +33,13 @@ function chatRoutes(chatId: string): [string, string, unknown][] {
     ["GET", `/v1/chats/${chatId}/messages?before=1000`, undefined],
     ["POST", `/v1/chats/${chatId}/messages`, { clientMsgId: "intruder-1", body: "let me in" }],
     ["GET", `/v1/chats/${chatId}/messages/1/receipts`, undefined],
-    ["POST", `/v1/chats/${chatId}/members`, { userId: "zz-intruder" }],
-    ["PATCH", `/v1/chats/${chatId}/members/zz-intruder`, { role: "admin" }],
-    ["DELETE", `/v1/chats/${chatId}/members/zz-intruder`, undefined],
+    ["GET", `/v1/chats/${chatId}/messages/1000/receipts`, undefined],
+    ["POST", `/v1/chats/${chatId}/members`, { userId: outsider }],
+    ["POST", `/v1/chats/${chatId}/members`, { userId: "zz-intruder", role: "admin" }],
+    ["PATCH", `/v1/chats/${chatId}/members/${outsider}`, { role: "admin" }],
+    ["PATCH", `/v1/chats/${chatId}/members/${member}`, { role: "member" }],
+    ["DELETE", `/v1/chats/${chatId}/members/${member}`, undefined],
+    ["DELETE", `/v1/chats/${chatId}/members/${outsider}`, undefined],
   ];
 }
 
@@ -32,6 +52,7 @@ function chatFrames(chatId: string): Record<string, unknown>[] {
     { type: "received", chatId, seq: 1 },
     { type: "read", chatId, seq: 1 },
     { type: "typing", chatId, on: true },
+    { type: "typing", chatId, on: false },
   ];
 }
 
@@ -41,8 +62,66 @@ function expectNoLeak(text: string, alice: string, bob: string): void {
   expect(text).not.toContain(bob);
 }
 
+/** Asserts a JSON error answer with `status` and `code`; answers it. */
+async function expectError(res: Response, status: number, code: string, label: string): Promise<Answer> {
+  const answer = await answerOf(res);
+  expect(answer.status, label).toBe(status);
+  expect(answer.headers, label).toContain("content-type: application/json");
+  expect(JSON.parse(answer.body), label).toEqual({ error: { code, message: expect.any(String) } });
+  return answer;
+}
+
+const expectForbidden = async (res: Response, label: string) => (await expectError(res, 403, "forbidden", label)).body;
+
+/** Sends every chat frame and expects `forbidden` for each, then checks the socket still works. */
+async function expectRefusedFrames(c: TestSocket, chatId: string, alice: string, bob: string): Promise<void> {
+  for (const frame of chatFrames(chatId)) {
+    const reply = await c.request(frame);
+    expect(reply, JSON.stringify(frame)).toEqual({
+      type: "error",
+      code: "forbidden",
+      message: expect.any(String),
+      id: expect.any(String),
+    });
+    expectNoLeak(JSON.stringify(reply), alice, bob);
+  }
+  expect((await c.request({ type: "ping" })).type).toBe("pong");
+}
+
+const isMessage = (chatId: string, seq: number) => (f: Frame) =>
+  f.type === "message" && f.chatId === chatId && f.seq === seq;
+
+/**
+ * Waits until whatever the chat could have pushed to `outsider` up to `lastSeq` has arrived.
+ * The chat fans out round by round, each round to every member before the next starts: once
+ * `member` holds a message sent after it held `lastSeq`, any delivery of `lastSeq` to the
+ * outsider's object is over, and the outsider's id'd ping (answered by its object, unlike a
+ * bare ping) comes back after any frame that delivery pushed to its socket.
+ */
+async function settleFanout(
+  chatId: string,
+  lastSeq: number,
+  sockets: { sender: TestSocket; member: TestSocket; outsider: TestSocket },
+): Promise<void> {
+  const { sender, member, outsider } = sockets;
+  await member.next(isMessage(chatId, lastSeq));
+  const ack = await sender.request({ type: "send", chatId, clientMsgId: unique("barrier"), body: "barrier" });
+  expect(ack.type).toBe("ack");
+  await member.next(isMessage(chatId, ack.seq as number));
+  expect((await outsider.request({ type: "ping" })).type).toBe("pong");
+}
+
+/**
+ * Waits until a typing indicator relayed by the chat after everything sent so far has reached
+ * `watcher`: a refused typing frame wrongly relayed would have come before it, on the same path.
+ */
+async function settleTyping(chatId: string, typist: { id: string; socket: TestSocket }, watcher: TestSocket) {
+  typist.socket.send({ type: "typing", chatId, on: true });
+  await watcher.next((f) => f.type === "typing" && f.chatId === chatId && f.userId === typist.id);
+}
+
 describe("access", () => {
-  it("a non-member gets 403/404 on every chat route and learns nothing", async () => {
+  it("a non-member gets 403 on every chat route and learns nothing", async () => {
     const alice = await user("alice");
     const bob = await user("bob");
     const carol = await user("carol");
@@ -51,11 +130,8 @@ describe("access", () => {
     await a.request({ type: "send", chatId, clientMsgId: "s1", body: SECRET });
     await sendMany(a, chatId, 3, SECRET);
 
-    for (const [method, path, body] of chatRoutes(chatId)) {
-      const res = await api(carol.token, method, path, body);
-      expect([403, 404], `${method} ${path}`).toContain(res.status);
-      const text = await res.text();
-      expect(JSON.parse(text).error.code).toMatch(/^(forbidden|not_found)$/);
+    for (const [method, path, body] of chatRoutes(chatId, bob.id, carol.id)) {
+      const text = await expectForbidden(await api(carol.token, method, path, body), `${method} ${path}`);
       expectNoLeak(text, alice.id, bob.id);
     }
     // Carol's own chat list does not gain the chat either.
@@ -71,20 +147,23 @@ describe("access", () => {
     const carol = await user("carol");
     const chatId = await openDirect(alice, bob);
     const a = (await connect(alice.token, "phone")).socket;
+    const b = (await connect(bob.token, "phone")).socket;
     await a.request({ type: "send", chatId, clientMsgId: "s1", body: SECRET });
     const c = (await connect(carol.token, "phone")).socket;
     await expectRefusedFrames(c, chatId, alice.id, bob.id);
 
     // Nothing Carol did reached the chat, and nothing of it reaches her.
-    await a.request({ type: "send", chatId, clientMsgId: "s2", body: SECRET });
-    await new Promise((r) => setTimeout(r, 150));
-    expect(await storedSeqs(chatId)).toEqual([1, 2]);
+    const s2 = await a.request({ type: "send", chatId, clientMsgId: "s2", body: SECRET });
+    expect(s2.type).toBe("ack");
+    await settleTyping(chatId, { id: bob.id, socket: b }, a);
+    await settleFanout(chatId, s2.seq as number, { sender: a, member: b, outsider: c });
+    expect(await storedSeqs(chatId)).toEqual([1, 2, 3]);
     for (const f of c.frames) expectNoLeak(JSON.stringify(f), alice.id, bob.id);
-    expect(c.all("message")).toHaveLength(0);
-    expect(a.all("typing")).toHaveLength(0);
+    expect(c.all("message")).toEqual([]);
+    expect(a.all("typing").filter((f) => f.userId !== bob.id)).toEqual([]);
     const page = await history(alice.token, chatId);
     expect(page.messages.every((m) => m.sender === alice.id)).toBe(true);
-    for (const s of [a, c]) s.close();
+    for (const s of [a, b, c]) s.close();
   });
 
   it("a chat id that names two other users cannot be created or opened by a third", async () => {
@@ -93,9 +172,8 @@ describe("access", () => {
     const carol = await user("carol");
     // The chat does not exist yet: Carol must not bring it into being either.
     const chatId = directChatId(alice.id, bob.id);
-    for (const [method, path, body] of chatRoutes(chatId)) {
-      const res = await api(carol.token, method, path, body);
-      expect([403, 404], `${method} ${path}`).toContain(res.status);
+    for (const [method, path, body] of chatRoutes(chatId, bob.id, carol.id)) {
+      await expectForbidden(await api(carol.token, method, path, body), `${method} ${path}`);
     }
     const c = (await connect(carol.token, "phone")).socket;
     await expectRefusedFrames(c, chatId, alice.id, bob.id);
@@ -117,19 +195,17 @@ describe("access", () => {
     expect(res.status).toBe(201);
     const { chatId } = (await res.json()) as { chatId: string };
     const a = (await connect(alice.token, "phone")).socket;
+    const b = (await connect(bob.token, "phone")).socket;
     expect((await a.request({ type: "send", chatId, clientMsgId: "g1", body: SECRET })).type).toBe("ack");
     const before = await storedSeqs(chatId);
 
     for (const [method, path, body] of [
-      ...chatRoutes(chatId),
-      ["POST", `/v1/chats/${chatId}/members`, { userId: carol.id }],
-      ["PATCH", `/v1/chats/${chatId}/members/${carol.id}`, { role: "admin" }],
-      ["DELETE", `/v1/chats/${chatId}/members/${carol.id}`, undefined],
-      ["DELETE", `/v1/chats/${chatId}/members/${bob.id}`, undefined],
-    ] as [string, string, unknown][]) {
-      const r = await api(carol.token, method, path, body);
-      expect([403, 404], `${method} ${path}`).toContain(r.status);
-      expectNoLeak(await r.text(), alice.id, bob.id);
+      ...chatRoutes(chatId, bob.id, carol.id),
+      ["DELETE", `/v1/chats/${chatId}/members/${alice.id}`, undefined],
+      ["PATCH", `/v1/chats/${chatId}/members/${alice.id}`, { role: "member" }],
+    ] as Route[]) {
+      const text = await expectForbidden(await api(carol.token, method, path, body), `${method} ${path}`);
+      expectNoLeak(text, alice.id, bob.id);
     }
     const c = (await connect(carol.token, "phone")).socket;
     await expectRefusedFrames(c, chatId, alice.id, bob.id);
@@ -140,47 +216,82 @@ describe("access", () => {
     expect(await storedSeqs(chatId)).toEqual(before);
     const view = (await (await api(alice.token, "GET", `/v1/chats/${chatId}`)).json()) as { members: unknown[] };
     expect(view.members).toHaveLength(2);
-    await a.request({ type: "send", chatId, clientMsgId: "g2", body: SECRET });
-    await new Promise((r) => setTimeout(r, 150));
+    const g2 = await a.request({ type: "send", chatId, clientMsgId: "g2", body: SECRET });
+    expect(g2.type).toBe("ack");
+    await settleTyping(chatId, { id: bob.id, socket: b }, a);
+    await settleFanout(chatId, g2.seq as number, { sender: a, member: b, outsider: c });
     for (const f of c.frames) expectNoLeak(JSON.stringify(f), alice.id, bob.id);
+    expect(c.all("message")).toEqual([]);
+    expect(a.all("typing").filter((f) => f.userId !== bob.id)).toEqual([]);
     const list = await (await api(carol.token, "GET", "/v1/chats")).text();
     expect(list).not.toContain(chatId);
+    for (const s of [a, b, c]) s.close();
+  });
+
+  it("a chat that does not exist is refused byte for byte like one the caller is not in", async () => {
+    const alice = await user("alice");
+    const bob = await user("bob");
+    const carol = await user("carol");
+    const direct = await openDirect(alice, bob);
+    const created = await api(alice.token, "POST", "/v1/chats", { type: "group", title: SECRET, members: [bob.id] });
+    const { chatId: group } = (await created.json()) as { chatId: string };
+    const a = (await connect(alice.token, "phone")).socket;
+    for (const chatId of [direct, group]) await sendMany(a, chatId, 2, SECRET);
+    const c = (await connect(carol.token, "phone")).socket;
+
+    const pairs = [
+      { kind: "direct", real: direct, ghost: directChatId(alice.id, unique("nobody")) },
+      { kind: "group", real: group, ghost: newGroupChatId() },
+    ];
+    for (const { kind, real, ghost } of pairs) {
+      const realRoutes = chatRoutes(real, bob.id, carol.id);
+      const ghostRoutes = chatRoutes(ghost, bob.id, carol.id);
+      for (const [i, [method, path, body]] of realRoutes.entries()) {
+        const label = `${kind}: ${method} ${path.replace(real, ":chatId")}`;
+        const [, ghostPath, ghostBody] = ghostRoutes[i] as Route;
+        const ofReal = await expectError(await api(carol.token, method, path, body), 403, "forbidden", label);
+        const ofGhost = await answerOf(await api(carol.token, method, ghostPath, ghostBody));
+        expect(ofGhost, label).toEqual(ofReal);
+      }
+      const ghostFrames = chatFrames(ghost);
+      for (const [i, frame] of chatFrames(real).entries()) {
+        const label = `${kind}: ${JSON.stringify(frame)}`;
+        const ofReal = await rawReply(c, frame, `probe-${i}`);
+        const ofGhost = await rawReply(c, ghostFrames[i] as Record<string, unknown>, `probe-${i}`);
+        expect(ofGhost, label).toBe(ofReal);
+        expect(JSON.parse(ofReal), label).toEqual({
+          type: "error",
+          code: "forbidden",
+          message: expect.any(String),
+          id: `probe-${i}`,
+        });
+      }
+      expect(await storedSeqs(ghost)).toEqual([]);
+    }
     for (const s of [a, c]) s.close();
   });
 
-  it("unknown and malformed chat ids are refused the same way", async () => {
+  it("malformed chat ids: the same 404 on every chat route, bad_request for every chat frame", async () => {
     const carol = await user("carol");
     const c = (await connect(carol.token, "phone")).socket;
-    for (const chatId of ["g~abcdefghijklmnopqrst", "d~zz-nobody~zz-other"]) {
-      for (const [method, path, body] of chatRoutes(chatId)) {
-        const res = await api(carol.token, method, path, body);
-        expect([403, 404], `${method} ${path}`).toContain(res.status);
+    const malformed = ["nope", "d~b~a", "d~a", "g~short", "d~a~b~c", "%00", "g~ABCDEFGHIJKLMNOPQRST", "d~a b~c"];
+    // The answer of each route to the first malformed id; every other one must get the same.
+    const first: Answer[] = [];
+    for (const chatId of malformed) {
+      for (const [i, [method, path, body]] of chatRoutes(encodeURIComponent(chatId)).entries()) {
+        const label = `${method} ${path}`;
+        const answer = await expectError(await api(carol.token, method, path, body), 404, "not_found", label);
+        first[i] ??= answer;
+        expect(answer, label).toEqual(first[i]);
       }
       for (const frame of chatFrames(chatId)) {
         const reply = await c.request(frame);
-        expect(reply.type, JSON.stringify(frame)).toBe("error");
-      }
-    }
-    for (const chatId of ["nope", "d~b~a", "d~a", "g~short", "d~a~b~c", "%00"]) {
-      for (const [method, path, body] of chatRoutes(encodeURIComponent(chatId))) {
-        const res = await api(carol.token, method, path, body);
-        expect([400, 403, 404], `${method} ${path}`).toContain(res.status);
+        expect(reply, JSON.stringify(frame)).toMatchObject({ type: "error", code: "bad_request" });
       }
     }
     c.close();
   });
 });
-
-/** Sends every chat frame and expects a refusal for each, then checks the socket still works. */
-async function expectRefusedFrames(c: TestSocket, chatId: string, alice: string, bob: string): Promise<void> {
-  for (const frame of chatFrames(chatId)) {
-    const reply = await c.request(frame);
-    expect(reply.type, JSON.stringify(frame)).toBe("error");
-    expect(reply.code, JSON.stringify(frame)).toMatch(/^(forbidden|not_found)$/);
-    expectNoLeak(JSON.stringify(reply), alice, bob);
-  }
-  expect((await c.request({ type: "ping" })).type).toBe("pong");
-}
 
 describe("probing chat ids", () => {
   it("leaves no storage behind in chat objects an outsider names", async () => {

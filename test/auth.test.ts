@@ -49,6 +49,17 @@ async function expect401(res: Response, label: string): Promise<void> {
   expect(body.error.message.length, label).toBeGreaterThan(0);
 }
 
+/** Exactly 500 `internal` with a JSON error body that names no secret, token or stack frame. */
+async function expectNotConfigured(res: Response, label: string, secrets: string[]): Promise<void> {
+  expect(res.status, label).toBe(500);
+  expect(res.headers.get("Content-Type"), label).toBe("application/json");
+  const text = await res.text();
+  expect(JSON.parse(text), label).toEqual({ error: { code: "internal", message: expect.any(String) } });
+  for (const secret of secrets) expect(text, label).not.toContain(secret);
+  // A stack would carry newlines, file positions or `at fn (…)` frames.
+  expect(text, label).not.toMatch(/\\n|\.[jt]s:\d|\bat .*:\d+:\d+|Error:/);
+}
+
 describe("authentication", () => {
   it("a valid token opens an HTTP route and the upgrade", async () => {
     const id = unique("auth-ok");
@@ -155,6 +166,7 @@ describe("authentication", () => {
     const id = unique("auth-nosecret");
     const token = await tokenFor(id);
     const emptySigned = await forgeToken({ sub: id, exp: now() + 600 }, { secret: "" }).catch(() => null);
+    const secrets = [env.JWT_SECRET, token, ...(emptySigned ? [emptySigned] : [])];
     for (const secret of [undefined, ""]) {
       const bare = { ...env, JWT_SECRET: secret };
       for (const t of [token, emptySigned, null]) {
@@ -165,14 +177,15 @@ describe("authentication", () => {
           ["GET", `/v1/chats/d~${id}~zz`],
           ["GET", "/v1/connect?device=d1"],
         ] as const) {
-          const res = await app.request(path, { method, headers: { ...headers, Upgrade: "websocket" } }, bare);
-          expect(res.status, `${method} ${path}`).toBeGreaterThanOrEqual(400);
-          expect(res.status).not.toBe(404);
-          expect((await json<{ error: { code: string } }>(res)).error.code).toMatch(/^(internal|unauthorized)$/);
+          for (const upgrade of [{}, { Upgrade: "websocket" }] as Record<string, string>[]) {
+            const res = await app.request(path, { method, headers: { ...headers, ...upgrade } }, bare);
+            const label = `${method} ${path} ${JSON.stringify(upgrade)} secret=${JSON.stringify(secret)} token=${t === token}`;
+            await expectNotConfigured(res, label, secrets);
+          }
         }
       }
       const dev = await app.request("/v1/dev/token", { method: "POST", body: '{"userId":"x"}' }, bare);
-      expect(dev.status).not.toBe(200);
+      await expectNotConfigured(dev, "POST /v1/dev/token", secrets);
     }
     expect((await app.request("/health", {}, { ...env, JWT_SECRET: undefined })).status).toBe(200);
   });

@@ -6,6 +6,7 @@
 import { env } from "cloudflare:workers";
 import { sign } from "hono/jwt";
 import { describe, expect, it } from "vitest";
+import { chatIdSchema } from "../protocol";
 import { app } from "../worker/app";
 import { api, connect, type TestSocket, user } from "./helpers/client";
 import { intruderIds } from "./helpers/neighbour-ids";
@@ -165,6 +166,15 @@ function frames(chatId: string): Record<string, unknown>[] {
   ];
 }
 
+/** The `error.code` of an answer's body; undefined when it is not a JSON error. */
+function errorCodeOf(text: string): string | undefined {
+  try {
+    return (JSON.parse(text) as { error?: { code?: string } }).error?.code;
+  } catch {
+    return undefined;
+  }
+}
+
 async function logOf(token: string, chatId: string): Promise<string> {
   return (await api(token, "GET", `/v1/chats/${encodeURIComponent(chatId)}/messages?limit=500`)).text();
 }
@@ -212,33 +222,47 @@ describe("1,000 chat ids tried by non-members", () => {
     expect(ids).toHaveLength(1000);
     const sensitive = [...secrets, alice.id, bob.id, carol.id, dave.id];
     const found: Leak[] = [];
-    const statuses = new Map<number, number>();
+    // A well-formed id must reach the membership check (403 / `forbidden`); any other answer,
+    // a 429 of the send limit included, means the probe was stopped before it was tested.
+    const wellFormed = (id: string) => chatIdSchema.safeParse(id).success;
+    const probed = ids.filter(wellFormed).length;
+    expect(probed, "well-formed probes").toBeGreaterThan(100);
+    const statuses: Record<number, number> = {};
 
     // Mallory over HTTP and Trudy over her socket (pipelined), at the same time.
-    const requests = ids.flatMap((id) => routes(id, mallory.id, alice.id));
-    const overHttp = runLimited(requests, 96, async ([method, path, body]) => {
+    const requests = ids.flatMap((id) => routes(id, mallory.id, alice.id).map((r) => [id, ...r] as const));
+    const overHttp = runLimited(requests, 96, async ([id, method, path, body]) => {
       const res = await api(mallory.token, method, path, body);
       const text = await res.text();
-      statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
+      statuses[res.status] = (statuses[res.status] ?? 0) + 1;
+      const expected = wellFormed(id) ? [403, "forbidden"] : [404, "not_found"];
+      const got = [res.status, errorCodeOf(text)];
+      if (got.join() !== expected.join()) found.push({ where: `${method} ${path}`, what: `answered ${got}` });
       found.push(...leaks(`${method} ${path}`, `${path} ${JSON.stringify(body)}`, text, sensitive));
     });
     const t: TestSocket = (await connect(trudy.token, "phone")).socket;
-    const sent = ids.flatMap((id, i) => frames(id).map((frame, j) => ({ ...frame, id: `q${i}-${j}` })));
+    const sent = ids.flatMap((chatId, i) => frames(chatId).map((frame, j) => ({ ...frame, chatId, id: `q${i}-${j}` })));
     for (const frame of sent) t.send(frame);
     const replies = await t.collect((f) => typeof f.id === "string" && f.id.startsWith("q"), sent.length, 90_000);
     await overHttp;
-    expect(
-      [...statuses.keys()].every((s) => [400, 403, 404, 429].includes(s)),
-      JSON.stringify([...statuses]),
-    ).toBe(true);
+    const perId = requests.length / ids.length;
+    expect(statuses, `seed ${seed}`).toEqual({ 403: probed * perId, 404: (ids.length - probed) * perId });
 
-    // One error per frame, none carrying chat data.
-    const byId = new Map(sent.map((f) => [f.id, JSON.stringify(f)]));
+    // One error per frame, `forbidden` for every well-formed id, none carrying chat data.
+    const byId = new Map(sent.map((f) => [f.id, f]));
+    const codes: Record<string, number> = {};
     for (const r of replies) {
-      expect(r.type, JSON.stringify(r)).toBe("error");
-      expect(["bad_request", "forbidden", "not_found", "rate_limited"]).toContain(r.code);
-      found.push(...leaks(`frame ${r.id}`, byId.get(r.id as string) ?? "", JSON.stringify(r), sensitive));
+      const frame = byId.get(r.id as string);
+      const expected = frame && wellFormed(frame.chatId) ? "forbidden" : "bad_request";
+      codes[`${r.type} ${r.code}`] = (codes[`${r.type} ${r.code}`] ?? 0) + 1;
+      if (r.type !== "error" || r.code !== expected) found.push({ where: `frame ${r.id}`, what: `answered ${r.code}` });
+      found.push(...leaks(`frame ${r.id}`, JSON.stringify(frame), JSON.stringify(r), sensitive));
     }
+    const perFrameId = sent.length / ids.length;
+    expect(codes, `seed ${seed}`).toEqual({
+      "error forbidden": probed * perFrameId,
+      "error bad_request": (ids.length - probed) * perFrameId,
+    });
     for (const f of t.frames) if (f.type !== "error") found.push(...leaks("push", "", JSON.stringify(f), sensitive));
     expect(found, `seed ${seed}`).toEqual([]);
     expect(t.frames.filter((f) => ["message", "history", "ack", "typing", "receipt"].includes(f.type))).toEqual([]);
