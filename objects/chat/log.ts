@@ -5,6 +5,7 @@
 import { and, asc, desc, eq, gt, lt, max, sql } from "drizzle-orm";
 import type { DrizzleSqliteDODatabase } from "drizzle-orm/durable-sqlite";
 import { DEFAULT_HISTORY_LIMIT, MAX_HISTORY_LIMIT, type Message, type MessageKind } from "../../protocol";
+import type { HistoryPage, HistoryQuery } from "../contracts";
 import * as schema from "./schema";
 
 export type ChatDb = DrizzleSqliteDODatabase<typeof schema>;
@@ -14,17 +15,6 @@ export type ChatDb = DrizzleSqliteDODatabase<typeof schema>;
  * more than the writes of a small batch.
  */
 export type ChatTx = ChatDb;
-
-export interface HistoryQuery {
-  after?: number;
-  before?: number;
-  limit?: number;
-}
-
-export interface HistoryPage {
-  messages: Message[];
-  more: boolean;
-}
 
 export interface Entry {
   sender: string;
