@@ -21,7 +21,7 @@ function workersProject(
       sqlAsText,
       cloudflareTest({
         wrangler: { configPath: "./wrangler.toml" },
-        miniflare: { bindings: { DEV_AUTH: "true", JWT_SECRET: "test-secret", FAULT_INJECTION: "true", ...vars } },
+        miniflare: { bindings: { DEV_AUTH: "true", JWT_SECRET: "test-secret", ...vars } },
       }),
     ],
     test: { name, ...files, testTimeout: 30_000 },
