@@ -6,10 +6,10 @@
  */
 import { describe, expect, it } from "vitest";
 import { directChatId, newGroupChatId } from "../protocol";
+import { messageBarrier, pingBarrier } from "./helpers/barrier";
 import {
   api,
   connect,
-  type Frame,
   history,
   openDirect,
   sendMany,
@@ -88,15 +88,12 @@ async function expectRefusedFrames(c: TestSocket, chatId: string, alice: string,
   expect((await c.request({ type: "ping" })).type).toBe("pong");
 }
 
-const isMessage = (chatId: string, seq: number) => (f: Frame) =>
-  f.type === "message" && f.chatId === chatId && f.seq === seq;
-
 /**
  * Waits until whatever the chat could have pushed to `outsider` up to `lastSeq` has arrived.
  * The chat fans out round by round, each round to every member before the next starts: once
  * `member` holds a message sent after it held `lastSeq`, any delivery of `lastSeq` to the
- * outsider's object is over, and the outsider's id'd ping (answered by its object, unlike a
- * bare ping) comes back after any frame that delivery pushed to its socket.
+ * outsider's object is over, and the outsider's ping barrier comes back after any frame that
+ * delivery pushed to its socket.
  */
 async function settleFanout(
   chatId: string,
@@ -104,11 +101,9 @@ async function settleFanout(
   sockets: { sender: TestSocket; member: TestSocket; outsider: TestSocket },
 ): Promise<void> {
   const { sender, member, outsider } = sockets;
-  await member.next(isMessage(chatId, lastSeq));
-  const ack = await sender.request({ type: "send", chatId, clientMsgId: unique("barrier"), body: "barrier" });
-  expect(ack.type).toBe("ack");
-  await member.next(isMessage(chatId, ack.seq as number));
-  expect((await outsider.request({ type: "ping" })).type).toBe("pong");
+  await member.collect((f) => f.type === "message" && f.chatId === chatId && f.seq === lastSeq, 1);
+  await messageBarrier(chatId, sender, [member]);
+  await pingBarrier(outsider);
 }
 
 /**
