@@ -12,7 +12,7 @@ export const clientMsgIdSchema = z.string().min(1).max(64);
 
 // `~` cannot appear in a user id, so the two halves of a direct id are unambiguous.
 const DIRECT = /^d~([A-Za-z0-9_.-]{1,64})~([A-Za-z0-9_.-]{1,64})$/;
-const GROUP = /^g~[a-z0-9]{20}$/;
+const GROUP = /^g~[a-z2-7]{20}$/;
 
 export const chatIdSchema = z
   .string()
