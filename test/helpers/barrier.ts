@@ -11,7 +11,7 @@
  */
 import { type Frame, type TestSocket, unique } from "./client";
 
-/** An id'd `ping` on `socket`, answered once the user object has handled every earlier frame on it. */
+/** An id'd `ping` on `socket`: its pong comes after whatever the user object sent on the socket before it. */
 export async function pingBarrier(socket: TestSocket, timeoutMs = 5_000): Promise<void> {
   const pong = await reply(socket, { type: "ping" }, timeoutMs);
   if (pong.type !== "pong") throw new Error(`ping barrier answered with ${JSON.stringify(pong)}`);
