@@ -77,6 +77,7 @@ export type Command =
   | { cmd: "load"; spec: LoadSpec }
   | { cmd: "deliveries"; reset: boolean; withLatencies: boolean }
   | { cmd: "sendTagged"; key: string; chatId: string; tag: string }
+  | { cmd: "floorSend"; key: string; tag: string; prefix: string; count: number; concurrency: number }
   | { cmd: "burst"; key: string; chatId: string; count: number; window: number; bodyBytes: number }
   | { cmd: "sync"; spec: SyncSpec }
   | { cmd: "blobs"; conn: ConnSpec; bytes: number[] }
@@ -89,6 +90,7 @@ export interface Answers {
   load: LoadResult;
   deliveries: DeliveryReport;
   sendTagged: { ackMs: number };
+  floorSend: { ms: number };
   burst: { ms: number; acked: number; errors: number; lastSeq: number };
   sync: SyncResult;
   blobs: { ms: number };

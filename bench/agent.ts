@@ -45,21 +45,27 @@ function bodyOf(tag: string, bytes: number): string {
   return head.length >= bytes ? head : head + "x".repeat(bytes - head.length);
 }
 
-function trackDelivery(conn: Conn, frame: Message): void {
-  const body = frame.body;
+/** Counts a body written by `bodyOf` as delivered here: its latency, and its tag's count and latest arrival. */
+function countBody(body: string): void {
   const sp = body.indexOf(" ");
-  if (sp > 0) {
-    const ms = msSince(BigInt(body.slice(0, sp)));
-    deliveries.count += 1;
-    deliveries.latencies.push(ms);
-    const tag = body.slice(sp + 1, body.indexOf(" ", sp + 1));
-    if (tag !== "-") {
-      const t = deliveries.tags.get(tag) ?? { count: 0, maxMs: 0 };
-      t.count += 1;
-      t.maxMs = Math.max(t.maxMs, ms);
-      deliveries.tags.set(tag, t);
-    }
+  if (sp <= 0) return;
+  const ms = msSince(BigInt(body.slice(0, sp)));
+  deliveries.count += 1;
+  deliveries.latencies.push(ms);
+  const tag = body.slice(sp + 1, body.indexOf(" ", sp + 1));
+  if (tag !== "-") {
+    const t = deliveries.tags.get(tag) ?? { count: 0, maxMs: 0 };
+    t.count += 1;
+    t.maxMs = Math.max(t.maxMs, ms);
+    deliveries.tags.set(tag, t);
   }
+}
+
+/** What the floor object's bare objects push to their echo sockets: counted like a delivered message. */
+const PUSH_PREFIX = '{"type":"push"';
+
+function trackDelivery(conn: Conn, frame: Message): void {
+  countBody(frame.body);
   if (!ackReceived) return;
   // A careful client acknowledges what it holds once per chat per turn, not per message.
   const perChat = pendingReceived.get(conn) ?? new Map<string, number>();
@@ -103,7 +109,10 @@ function openOne(spec: ConnSpec): Promise<void> {
     ws.on("unexpected-response", (_req, res) => fail(new Error(`${spec.key}: upgrade answered ${res.statusCode}`)));
     ws.on("message", (data) => {
       const raw = String(data);
-      if (spec.kind === "echo") return conn.onFrame?.({ type: "echo" }, raw);
+      if (spec.kind === "echo") {
+        if (raw.startsWith(PUSH_PREFIX)) return countBody((JSON.parse(raw) as { body: string }).body);
+        return conn.onFrame?.({ type: "echo" }, raw);
+      }
       const frame = JSON.parse(raw) as ServerFrame;
       if (frame.type === "message") trackDelivery(conn, frame);
       conn.onFrame?.(frame, raw);
@@ -289,6 +298,28 @@ async function sendTagged(key: string, chatId: string, tag: string): Promise<Ans
   return { ackMs: msSince(start) };
 }
 
+/**
+ * Asks the floor object on socket `key` to have `count` bare objects push one tagged frame
+ * each (a message frame's size) to their sockets; answers when the floor object reports done.
+ */
+async function floorSend(key: string, tag: string, prefix: string, count: number, concurrency: number) {
+  const conn = connOf(key);
+  const start = nowNs();
+  const frame = JSON.stringify({ type: "push", body: bodyOf(tag, 64) });
+  const done = new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error("floor: no answer within 60 s")), 60_000);
+    conn.onFrame = (_f, raw) => {
+      if (!raw.startsWith("floor-done:")) return;
+      clearTimeout(timer);
+      conn.onFrame = null;
+      resolve();
+    };
+  });
+  sendText(conn, JSON.stringify({ floor: { prefix, count, concurrency, frame } }));
+  await done;
+  return { ms: msSince(start) };
+}
+
 /** `count` sends with `window` in flight; answers when all are acked. */
 async function burst(key: string, chatId: string, count: number, window: number, bodyBytes: number) {
   const conn = connOf(key);
@@ -385,6 +416,8 @@ async function handle(req: Command): Promise<unknown> {
       return deliveryReport(req.reset, req.withLatencies);
     case "sendTagged":
       return sendTagged(req.key, req.chatId, req.tag);
+    case "floorSend":
+      return floorSend(req.key, req.tag, req.prefix, req.count, req.concurrency);
     case "burst":
       return burst(req.key, req.chatId, req.count, req.window, req.bodyBytes);
     case "sync":

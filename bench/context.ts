@@ -32,6 +32,18 @@ export interface Params {
   compareServers: boolean;
   /** Figure 1 again with state on tmpfs and without receipts, to isolate those costs (not in quick). */
   isolateCosts: boolean;
+  /** Figure 4b: a group of `members`, `online` of them connected, `singles` sends `gapMs` apart, then a burst. */
+  cost: {
+    members: number;
+    online: number;
+    singles: number;
+    gapMs: number;
+    burst: number;
+    settleMs: number;
+    coverMs: number;
+  };
+  /** Figure 4c: `online` members of a group of `members` (null: not run); adding members stops after `budgetMs`. */
+  bigGroup: { members: number; online: number; budgetMs: number } | null;
 }
 
 export const PARAMS: Record<Mode, Params> = {
@@ -51,6 +63,8 @@ export const PARAMS: Record<Mode, Params> = {
     bodyBytes: 64,
     compareServers: false,
     isolateCosts: false,
+    cost: { members: 8, online: 2, singles: 2, gapMs: 200, burst: 5, settleMs: 1_000, coverMs: 0 },
+    bigGroup: null,
   },
   quick: {
     stepMs: 700,
@@ -68,6 +82,8 @@ export const PARAMS: Record<Mode, Params> = {
     bodyBytes: 64,
     compareServers: false,
     isolateCosts: false,
+    cost: { members: 1024, online: 16, singles: 5, gapMs: 2_000, burst: 50, settleMs: 3_000, coverMs: 11_000 },
+    bigGroup: null,
   },
   full: {
     stepMs: 3_000,
@@ -85,6 +101,8 @@ export const PARAMS: Record<Mode, Params> = {
     bodyBytes: 64,
     compareServers: true,
     isolateCosts: true,
+    cost: { members: 1024, online: 16, singles: 20, gapMs: 2_000, burst: 50, settleMs: 3_000, coverMs: 11_000 },
+    bigGroup: { members: 10_000, online: 100, budgetMs: 180_000 },
   },
 };
 

@@ -1,6 +1,7 @@
 /**
  * The baselines and figures 1-5, in the order they run: echo ceilings and floor, one chat,
- * many chats (and latency at half that load), fan-out, and reconnect sync.
+ * many chats (and latency at half that load), fan-out (4: all online; 4a: against its floor;
+ * 4b: what a message costs with few online; 4c: groups of 10,000), and reconnect sync.
  */
 
 import type { WorkerBuild } from "./bundle";
@@ -14,8 +15,9 @@ import {
   type Sampled,
   stepLatency,
 } from "./context";
+import { bigGroupFanout, costPerMessage } from "./figures/cost";
 import { echoAtRate, echoMaxRate } from "./figures/echo";
-import { directDelivery, groupFanout } from "./figures/fanout";
+import { directDelivery, fanoutFloor, groupFanout } from "./figures/fanout";
 import { reconnectSync } from "./figures/sync";
 import { aggregate, directTopology, groupTopology, sendsIntoOneChat, type Topology } from "./figures/throughput";
 import type { Step } from "./rate-search";
@@ -180,11 +182,14 @@ export async function measureAll(bench: Bench, nodeEcho: BenchServer, build: Wor
     if (!bench.groups.available)
       R.push(notAvailable(`4. fan-out to ${size} online members`, "ms", bench.groups.reason));
   }
+  const largest = Math.max(...p.fanoutSizes);
+  let fig4Largest: Sampled | null = null;
   if (bench.groups.available) {
     await figure(bench, "4. fan-out to online group members", "ms", async () => {
       const d = direct as LatencySummary | null;
       for (const f of await groupFanout(bench, p.fanoutSizes)) {
         const cond = { sends: p.fanoutSends, members: f.size, online: f.size };
+        if (f.size === largest) fig4Largest = sampled(f.latency, 50);
         for (const q of [50, 99] as const) {
           R.push(
             percentileRow(
@@ -198,6 +203,100 @@ export async function measureAll(bench: Bench, nodeEcho: BenchServer, build: Wor
           );
         }
       }
+    });
+  }
+
+  await figure(bench, `4a. fan-out floor: ${largest} bare objects`, "ms", async () => {
+    const floors = await fanoutFloor(bench, largest, [32, 0]);
+    const label = (c: number) => `${largest} bare objects, ${c === 0 ? "all" : c} in flight`;
+    const note = "one object calls the bare objects over RPC, each pushes one frame to its one socket";
+    for (const f of floors)
+      R.push(
+        percentileRow(`baseline: fan-out floor, ${label(f.concurrency)}, p50`, "ms", 50, sampled(f.latency, 50), null, {
+          sends: p.fanoutSends,
+          objects: largest,
+          concurrency: f.concurrency === 0 ? "all" : f.concurrency,
+          note,
+        }),
+      );
+    const floor = floors.reduce((a, b) => (b.latency.p50 < a.latency.p50 ? b : a));
+    const f4 = fig4Largest as Sampled | null;
+    const name = `4a. fan-out to ${largest} members / floor, last receives, p50`;
+    if (!f4) R.push(notAvailable(name, "ms", "figure 4 was not run"));
+    else
+      R.push(
+        percentileRow(
+          name,
+          "ms",
+          50,
+          f4,
+          { name: `floor: ${label(floor.concurrency)} (the faster), p50`, got: sampled(floor.latency, 50) },
+          { sends: p.fanoutSends, members: largest, online: largest, note: "figure 4's row against the floor" },
+        ),
+      );
+  });
+
+  const c = p.cost;
+  const costName = `4b. cost per message, group of ${c.members.toLocaleString("en-US")} with ${c.online} online`;
+  if (!bench.groups.available) R.push(notAvailable(costName, "calls/msg", bench.groups.reason));
+  else
+    await figure(bench, costName, "calls/msg", async () => {
+      const f = await costPerMessage(bench);
+      const d = direct as LatencySummary | null;
+      for (const [kind, w, extra] of [
+        ["single sends", f.singles, { gapMs: c.gapMs }],
+        ["burst", f.burst, { window: 1 }],
+      ] as const) {
+        const cond = {
+          members: f.members,
+          online: f.online,
+          messages: w.messages,
+          ...extra,
+          settleMs: c.settleMs,
+          windowMs: w.windowMs,
+          workerCallsPerMsg: w.workerCalls,
+          writesPerMsg: w.writes,
+          oneIsolate: f.oneIsolate,
+        };
+        R.push(
+          row(`${costName}: calls between objects, ${kind}`, w.calls, "calls/msg", null, { ...cond, by: w.callsBy }),
+        );
+        R.push(
+          row(`${costName}: SQLite commits, ${kind}`, w.commits, "commits/msg", null, { ...cond, by: w.commitsBy }),
+        );
+      }
+      R.push(
+        percentileRow(
+          `${costName}: last online receives, single sends, p50`,
+          "ms",
+          50,
+          { value: f.latency.p50, samples: c.singles, max: f.latency.max },
+          d ? { name: "one direct delivery p50", got: sampled(d, 50) } : null,
+          { sends: c.singles, members: f.members, online: f.online, gapMs: c.gapMs },
+        ),
+      );
+    });
+
+  const big = p.bigGroup;
+  if (big && bench.groups.available) {
+    const bigName = `4c. fan-out to ${big.online} online of ${big.members.toLocaleString("en-US")} members, last receives, p50`;
+    await figure(bench, bigName, "ms", async () => {
+      const f = await bigGroupFanout(bench, build);
+      if (!f.measured) {
+        R.push(notAvailable(bigName, "ms", `not measured: ${f.reason}`));
+        return;
+      }
+      const at = (s: typeof f.small): Sampled => ({ value: s.p50, samples: s.samples, max: s.max });
+      R.push(
+        percentileRow(
+          bigName,
+          "ms",
+          50,
+          at(f.big),
+          { name: `the same ${f.online} online in a group of ${f.online}, p50`, got: at(f.small) },
+          { members: f.members, online: f.online, setupS: Math.round(f.setupMs / 1000), maxGroupMembers: f.members },
+        ),
+      );
     });
   }
 

@@ -66,9 +66,10 @@ function capnpConfig(build: WorkerBuild, port: number, state: string, vars: Reco
       ["CHAT", "ChatObject"],
       ["ECHO", "EchoObject"],
       ["ECHO_KV", "EchoKvObject"],
+      ["FLOOR", "FloorObject"],
     ].map(([b, c]) => `(name = ${q(b)}, durableObjectNamespace = ${q(c)})`),
   ].join(",\n    ");
-  const classes = ["UserObject", "ChatObject", "EchoObject", "EchoKvObject"]
+  const classes = ["UserObject", "ChatObject", "EchoObject", "EchoKvObject", "FloorObject"]
     .map((c) => `(className = ${q(c)}, uniqueKey = ${q(`edge-chat-${c}`)}, enableSql = ${c !== "EchoKvObject"})`)
     .join(",\n    ");
   return `using Workerd = import "/workerd/workerd.capnp";
@@ -165,12 +166,18 @@ function stopper(
   });
 }
 
-/** workerd serving the bench bundle directly: no proxy, no entry worker in front. */
-export async function startWorkerd(build: WorkerBuild, opts: { stateBase?: string } = {}): Promise<BenchServer> {
+/**
+ * workerd serving the bench bundle directly: no proxy, no entry worker in front. `vars`
+ * override the server's variables (dev.env and BENCH_VARS), e.g. a larger MAX_GROUP_MEMBERS.
+ */
+export async function startWorkerd(
+  build: WorkerBuild,
+  opts: { stateBase?: string; vars?: Record<string, string> } = {},
+): Promise<BenchServer> {
   const port = await freePort();
   const state = stateDir(opts.stateBase);
   const configPath = join(build.dir, `bench-${port}.capnp`);
-  writeFileSync(configPath, capnpConfig(build, port, state, serverVars()));
+  writeFileSync(configPath, capnpConfig(build, port, state, { ...serverVars(), ...opts.vars }));
   const child = spawn(workerdBinary(), ["serve", configPath], { stdio: ["ignore", "pipe", "pipe"] });
   // SIGKILL at once: workerd drains open sockets on SIGTERM, and the bench's state is thrown away anyway.
   const stop = stopper(

@@ -37,6 +37,7 @@ const options = {
     CHAT: { className: "ChatObject", useSQLite: true },
     ECHO: { className: "EchoObject", useSQLite: true },
     ECHO_KV: { className: "EchoKvObject" },
+    FLOOR: { className: "FloorObject", useSQLite: true },
   },
   resourcePersistencePath: persist,
 };

@@ -3,6 +3,7 @@
  * hibernation API exactly as the user object accepts devices. It is the runtime's ceiling for
  * a frame that goes in and comes back out. `blob:<n>` answers n bytes (the sync baseline);
  * `born` answers when this instance was constructed (a later time after a wake from hibernation).
+ * `push` (RPC) sends a frame to every socket it holds: the floor object's fan-out target.
  */
 import { DurableObject } from "cloudflare:workers";
 import { PING, PONG } from "../../protocol/frames";
@@ -23,6 +24,13 @@ export class EchoObject extends DurableObject {
     const pair = new WebSocketPair();
     this.ctx.acceptWebSocket(pair[1]);
     return new Response(null, { status: 101, webSocket: pair[0] });
+  }
+
+  /** Sends `frame` to each of this object's sockets; answers how many. */
+  push(frame: string): number {
+    const sockets = this.ctx.getWebSockets();
+    for (const ws of sockets) ws.send(frame);
+    return sockets.length;
   }
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {

@@ -1,17 +1,37 @@
 /**
  * Bench only, never deployed: the production Worker and objects unchanged, plus `/bench/echo`,
- * a WebSocket echo through Worker and Durable Object (no auth, no storage) as the baseline, and
- * `/bench/gc`, a full garbage collection where workerd runs with --expose-gc (the bench does).
+ * a WebSocket echo through Worker and Durable Object (no auth, no storage) as the baseline,
+ * `/bench/floor`, the object that measures the floor of a fan-out, `/bench/gc`, a full garbage
+ * collection where workerd runs with --expose-gc (the bench does), and `/bench/counters` (GET
+ * reads, POST resets) with the calls between objects and the SQLite commits that the objects
+ * below count: the app's classes under their own names, handed a counting `env` and `ctx.storage`.
  */
-import app from "../../worker/index";
+import app, { ChatObject as AppChatObject, UserObject as AppUserObject } from "../../worker/index";
+import { countingEnv, countStorage, readCounters, resetCounters } from "./counters";
 import type { EchoKvObject, EchoObject } from "./echo-object";
+import type { FloorObject } from "./floor-object";
 
-export { ChatObject, UserObject } from "../../worker/index";
 export { EchoKvObject, EchoObject } from "./echo-object";
+export { FloorObject } from "./floor-object";
+
+export class ChatObject extends AppChatObject {
+  constructor(ctx: DurableObjectState, env: Env) {
+    countStorage(ctx, "ChatObject");
+    super(ctx, countingEnv(env, "ChatObject"));
+  }
+}
+
+export class UserObject extends AppUserObject {
+  constructor(ctx: DurableObjectState, env: Env) {
+    countStorage(ctx, "UserObject");
+    super(ctx, countingEnv(env, "UserObject"));
+  }
+}
 
 interface BenchEnv extends Env {
   ECHO: DurableObjectNamespace<EchoObject>;
   ECHO_KV: DurableObjectNamespace<EchoKvObject>;
+  FLOOR: DurableObjectNamespace<FloorObject>;
 }
 
 export default {
@@ -28,6 +48,14 @@ export default {
       const ns = url.searchParams.get("storage") === "kv" ? env.ECHO_KV : env.ECHO;
       return ns.get(ns.idFromName(name)).fetch(request);
     }
-    return app.fetch(request, env, ctx);
+    if (url.pathname === "/bench/floor") {
+      const name = url.searchParams.get("name") ?? "floor";
+      return env.FLOOR.get(env.FLOOR.idFromName(name)).fetch(request);
+    }
+    if (url.pathname === "/bench/counters") {
+      if (request.method === "POST") resetCounters();
+      return Response.json(readCounters());
+    }
+    return app.fetch(request, countingEnv(env, "Worker"), ctx);
   },
 } satisfies ExportedHandler<BenchEnv>;

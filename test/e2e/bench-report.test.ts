@@ -1,7 +1,7 @@
 /** The bench report's rule for percentiles: none from too few samples, and no pass colour for a row that has them. */
 import { describe, expect, it } from "vitest";
 import { type FigureResult, percentileRow, reportable } from "../../bench/context";
-import { COLOURS, svgChart, table } from "../../bench/report";
+import { COLOURS, svgChart, table, targetOf, verdict } from "../../bench/report";
 import { summarize } from "../../bench/stats";
 
 /** The fill of the bar drawn for the row named `name`, or null when it has no bar. */
@@ -53,5 +53,32 @@ describe("bench report", () => {
       conditions: { sends: 20, members: 500, online: 500 },
     };
     expect(fillOf(svgChart([legacy]), NAME)).not.toBe(PASS);
+  });
+
+  it("judges 4a and 4c by ratio ≤ 1.5, 4b's counts by value, and leaves 1b, 1c and 4b's latency without a target", () => {
+    const base = { unit: "ms", baseline: null, ratio: null, conditions: {} };
+    const at = (name: string, value: number, more: Partial<FigureResult> = {}): FigureResult => ({
+      ...base,
+      name,
+      value,
+      ...more,
+    });
+    expect(targetOf(at("4a. fan-out to 1024 members / floor, last receives, p50", 1))?.text).toBe("ratio ≤ 1.5");
+    expect(targetOf(at("4c. fan-out to 100 online of 10,000 members, last receives, p50", 1))?.text).toBe(
+      "ratio ≤ 1.5",
+    );
+    const calls = (value: number) =>
+      at("4b. cost per message: calls between objects, burst", value, {
+        unit: "calls/msg",
+        conditions: { online: 16 },
+      });
+    expect(verdict(calls(20))).toBe("met");
+    expect(verdict(calls(1_024))).toBe("missed");
+    const commits = (value: number) => at("4b. cost: SQLite commits, burst", value, { unit: "commits/msg" });
+    expect(verdict(commits(4))).toBe("met");
+    expect(verdict(commits(4.5))).toBe("missed");
+    expect(targetOf(at("4b. cost: last online receives, single sends, p50", 5))).toBeNull();
+    expect(targetOf(at("1b. one chat: with vs without `received` frames", 5))).toBeNull();
+    expect(targetOf(at("1c. one chat: disk vs state on tmpfs", 5))).toBeNull();
   });
 });

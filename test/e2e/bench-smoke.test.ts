@@ -1,6 +1,7 @@
 /**
  * The benchmark's smoke run (tiny sizes, its own workerd server): every figure and baseline
- * produces a well-formed row and the report files are written. No timing is asserted: speed
+ * produces a well-formed row, the bench build's counters count calls and commits (figure 4b),
+ * and the report files are written. No timing is asserted: speed
  * is only measured by `npm run bench`.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -40,6 +41,19 @@ it("the benchmark runs every figure at tiny sizes and reports well-formed result
     ).toBe(true);
   }
   expect(out.results.some((r) => r.name.startsWith("baseline: DO echo"))).toBe(true);
+  expect(out.results.some((r) => r.name.startsWith("baseline: fan-out floor"))).toBe(true);
+  expect(out.results.some((r) => r.name.startsWith("4a.") && r.value !== null)).toBe(true);
+
+  // Figure 4b reads the counters that only the bench build has: calls and commits must have been counted.
+  const cost = out.results.filter((r) => r.name.startsWith("4b."));
+  for (const unit of ["calls/msg", "commits/msg"]) {
+    const rows = cost.filter((r) => r.unit === unit);
+    expect(rows.length, unit).toBe(2);
+    for (const r of rows) {
+      expect(r.value, r.name).toBeGreaterThan(0);
+      expect(r.conditions.oneIsolate, r.name).toBe(true);
+    }
+  }
 
   const dir = mkdtempSync(join(tmpdir(), "bench-smoke-"));
   try {
