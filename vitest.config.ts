@@ -38,12 +38,13 @@ export default defineConfig({
         "workers",
         { include: ["test/**/*.test.ts"], exclude: ["test/e2e/**", ...UNLIMITED] },
         // Room for tests that pipeline hundreds of sends from one user; test/limits.test.ts floods past it.
-        { SEND_BURST: "1000", SEND_RATE_PER_SECOND: "5" },
+        // Inbox writes deferred for a second, not 30: an object with a pending write cannot be evicted.
+        { SEND_BURST: "1000", SEND_RATE_PER_SECOND: "5", INBOX_FLUSH_MS: "1000" },
       ),
       workersProject(
         "workers-unlimited",
         { include: UNLIMITED, exclude: [] },
-        { SEND_BURST: "1000000", SEND_RATE_PER_SECOND: "1000000" },
+        { SEND_BURST: "1000000", SEND_RATE_PER_SECOND: "1000000", INBOX_FLUSH_MS: "1000" },
       ),
       {
         test: {

@@ -40,6 +40,22 @@ export interface Delivery {
   left?: boolean;
 }
 
+/** A member's object's answer to a delivery. */
+export interface DeliveryAnswer {
+  /**
+   * Set when no device of the member is connected: the object noted that the chat has news, and
+   * the chat delivers nothing more to it until it resumes. The stamp orders park and resume.
+   */
+  parked?: number;
+  /** The member's `delivered` receipts for this chat that were waiting to go: they ride on the answer. */
+  marks?: Watermarks;
+}
+
+/** A member coming back online in a chat that parked it: where the chat's log stands now. */
+export interface ResumeAnswer {
+  lastSeq: number;
+}
+
 export interface ChatView {
   chatId: string;
   type: ChatType;

@@ -17,12 +17,15 @@ export interface Settings {
   maxSocketsPerUser: number;
   /** Exact origins that may open a WebSocket from a browser (`ALLOWED_ORIGINS`); null allows every origin. */
   allowedOrigins: ReadonlySet<string> | null;
+  /** How long a user object may keep inbox updates of online members in memory before writing them. */
+  inboxFlushMs: number;
 }
 
 export const DEFAULT_SEND_RATE_PER_SECOND = 20;
 export const DEFAULT_SEND_BURST = 100;
 export const DEFAULT_MAX_SOCKETS_PER_USER = 10;
 export const DEFAULT_FLOOD_CLOSE_AFTER = 1_000;
+export const DEFAULT_INBOX_FLUSH_MS = 30_000;
 
 function positiveInt(value: unknown, fallback: number): number {
   const n = typeof value === "string" ? Number(value) : typeof value === "number" ? value : Number.NaN;
@@ -38,6 +41,7 @@ export function settingsOf(env: object): Settings {
     maxSocketsPerUser: positiveInt(vars.MAX_SOCKETS_PER_USER, DEFAULT_MAX_SOCKETS_PER_USER),
     floodCloseAfter: positiveInt(vars.FLOOD_CLOSE_AFTER, DEFAULT_FLOOD_CLOSE_AFTER),
     allowedOrigins: originList(vars.ALLOWED_ORIGINS),
+    inboxFlushMs: positiveInt(vars.INBOX_FLUSH_MS, DEFAULT_INBOX_FLUSH_MS),
   };
 }
 

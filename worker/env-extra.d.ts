@@ -9,6 +9,8 @@ interface Env {
   FLOOD_CLOSE_AFTER?: string;
   /** Sockets one user may have open at once (default 10). */
   MAX_SOCKETS_PER_USER?: string;
+  /** Milliseconds a user object may keep online members' inbox updates in memory before writing them (default 30000). */
+  INBOX_FLUSH_MS?: string;
   /** Comma-separated exact origins allowed to open a WebSocket from a browser; unset allows every origin. */
   ALLOWED_ORIGINS?: string;
 }

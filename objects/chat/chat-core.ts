@@ -3,7 +3,7 @@
  * log and transactions, and its calls out. The chat object builds this; its own fields stay private.
  */
 import type { Message, ServerFrame } from "../../protocol";
-import type { Delivery } from "../contracts";
+import type { Delivery, DeliveryAnswer } from "../contracts";
 import type { Outcome } from "../outcome";
 import type { Settings } from "../settings";
 import type { ChatDb, ChatTx, Entry } from "./log";
@@ -44,7 +44,7 @@ export interface ChatCore {
   /** Stops retrying deliveries to `userId`; answers whether one had failed. */
   forgetFailed(userId: string): boolean;
   /** One delivery call to a user's object. */
-  deliver(userId: string, delivery: Delivery): Promise<void>;
+  deliver(userId: string, delivery: Delivery): Promise<DeliveryAnswer>;
   /** Frames (receipts, typing) to the members' connected devices; failures are logged, not thrown. */
   pushTo(userIds: string[], frames: ServerFrame[]): Promise<void>;
   /** A group's receipt aggregate may have moved: receipts go out after their window. */

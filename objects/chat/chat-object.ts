@@ -14,19 +14,22 @@ import type {
   Ack,
   ChatView,
   Delivery,
+  DeliveryAnswer,
   HistoryPage,
   HistoryQuery,
   MessageInfo,
+  ResumeAnswer,
   SendItem,
   Watermarks,
 } from "../contracts";
+import { mapLimit } from "../map-limit";
 import { NOT_A_MEMBER, type Outcome, ok, refuse } from "../outcome";
 import { takesOwnCopy } from "../own-copies";
 import { settingsOf } from "../settings";
 import { userStub } from "../stubs";
 import type { Append, ChatCore, ChatState } from "./chat-core";
 import { ChatReceipts } from "./chat-receipts";
-import { type DeliverFn, deliveryOf, Fanout, mapLimit } from "./fanout";
+import { type DeliverFn, deliveryOf, Fanout } from "./fanout";
 import { GroupAdmin } from "./group-admin";
 import {
   type ChatDb,
@@ -35,11 +38,12 @@ import {
   findSend,
   insertMessage,
   type LogStatements,
-  lastSeqOf,
   logStatements,
   readHistory,
   readMessage,
 } from "./log";
+import { loadChat, writeDirectInfo } from "./membership";
+import { ParkedMembers } from "./parked-members";
 import type { MemberRow } from "./receipts";
 import * as schema from "./schema";
 
@@ -59,6 +63,8 @@ export class ChatObject extends DurableObject<Env> {
     deliver: (userId, delivery) => userStub(this.env, userId).deliver(userId, delivery),
   };
   private readonly fanout: Fanout;
+  /** Members with no device connected: skipped by the fan-out until they resume. */
+  private readonly parked = new ParkedMembers();
   private readonly core: ChatCore;
   /** Membership changes for groups: create, add, remove, leave, promote. */
   private readonly groups: GroupAdmin;
@@ -71,9 +77,10 @@ export class ChatObject extends DurableObject<Env> {
     this.log = logStatements(this.db);
     this.fanout = new Fanout(
       (userId, delivery) => this.deliver(userId, delivery),
+      (userId, answer) => this.answered(userId, answer),
       () => {
         const chat = this.chat as ChatState;
-        return { ...deliveryOf(chat, []), members: [...chat.members.keys()] };
+        return { ...deliveryOf(chat, []), members: this.parked.reachable(chat.members.keys()) };
       },
     );
     this.core = this.coreForHelpers();
@@ -83,7 +90,7 @@ export class ChatObject extends DurableObject<Env> {
       // An object nobody created (an outsider probing ids) gets no tables: it stays empty.
       if (!this.hasTables()) return;
       await this.migrate();
-      this.chat = this.load();
+      this.chat = loadChat(this.db);
       if (this.chat) this.fanout.deliveredSeq = this.chat.fannedOutSeq;
     });
   }
@@ -111,6 +118,8 @@ export class ChatObject extends DurableObject<Env> {
 
   /** An admin adds `userId`; answers the seq of the `added` system message. */
   addMember(chatId: string, actor: string, userId: string, role: Role = "member"): Outcome<{ seq: number }> {
+    // A former member parked before it left must get the `added` delivery.
+    this.parked.forget(userId);
     return this.groups.add(chatId, actor, userId, role);
   }
 
@@ -206,9 +215,28 @@ export class ChatObject extends DurableObject<Env> {
     const access = this.access(chatId, userId);
     if (!access.ok) return access;
     const frame: ServerFrame = { type: "typing", chatId, userId, on };
-    const others = [...access.value.members.keys()].filter((u) => u !== userId);
+    const others = this.parked.reachable(access.value.members.keys()).filter((u) => u !== userId);
     await this.pushTo(others, [frame]);
     return ok(null);
+  }
+
+  /**
+   * A device of `userId` is connecting: deliveries to it start again if the member was parked.
+   * Answers where the log stands, so that the user's `ready` names this chat if it has news.
+   */
+  async resume(chatId: string, userId: string, stamp: number): Promise<Outcome<ResumeAnswer>> {
+    await this.prepare(chatId, userId);
+    const access = this.access(chatId, userId);
+    if (!access.ok) return access;
+    this.parked.resume(userId, stamp);
+    return ok({ lastSeq: access.value.lastSeq });
+  }
+
+  /** Where the log stands, for a member; parking does not change. */
+  async lastSeqFor(chatId: string, userId: string): Promise<Outcome<ResumeAnswer>> {
+    await this.prepare(chatId, userId);
+    const access = this.access(chatId, userId);
+    return access.ok ? ok({ lastSeq: access.value.lastSeq }) : access;
   }
 
   /** Retries failed deliveries, and after a restart re-announces the newest message to all. */
@@ -322,15 +350,26 @@ export class ChatObject extends DurableObject<Env> {
     if (!this.chat) {
       const pair = directChatMembers(chatId);
       if (!pair?.includes(caller) || !this.schemaReady) return NOT_A_MEMBER;
-      this.chat = this.createDirect(chatId, pair);
+      this.transaction((tx) => writeDirectInfo(tx, chatId, pair, Date.now()));
+      this.chat = loadChat(this.db) as ChatState;
     }
     if (this.chat.chatId !== chatId) return refuse("internal", "chat id does not match this object");
     if (!this.chat.members.has(caller)) return NOT_A_MEMBER;
     return ok(this.chat);
   }
 
-  private deliver(userId: string, delivery: Delivery): Promise<void> {
+  private deliver(userId: string, delivery: Delivery): Promise<DeliveryAnswer> {
     return this.outbound.deliver(userId, delivery);
+  }
+
+  /** A member's answer to a delivery: it parked, or it handed over receipts that were waiting. */
+  private answered(userId: string, answer: DeliveryAnswer): void {
+    if (answer.parked !== undefined) this.parked.park(userId, answer.parked);
+    const member = this.chat?.members.get(userId);
+    if (!answer.marks || !this.chat || !member) return;
+    this.receipts
+      .mark(this.chat, member, answer.marks)
+      .catch((err) => console.error(`chat ${this.chat?.chatId}: receipts of ${userId} not recorded`, String(err)));
   }
 
   private async pushTo(userIds: string[], frames: ServerFrame[]): Promise<void> {
@@ -341,36 +380,6 @@ export class ChatObject extends DurableObject<Env> {
         console.warn(`chat ${this.chat?.chatId}: push to ${userId} failed`, String(err));
       }
     });
-  }
-
-  private createDirect(chatId: string, pair: [string, string]): ChatState {
-    const now = Date.now();
-    this.transaction((tx) => {
-      tx.insert(schema.chatInfo).values({ id: 1, chatId, type: "direct", title: null, createdAt: now }).run();
-      for (const userId of new Set(pair)) {
-        tx.insert(schema.members).values({ userId, role: "member", joinedSeq: 0 }).run();
-      }
-    });
-    return this.load() as ChatState;
-  }
-
-  private load(): ChatState | null {
-    const info = this.db.select().from(schema.chatInfo).get();
-    if (!info) return null;
-    return {
-      chatId: info.chatId,
-      type: info.type,
-      title: info.title,
-      lastSeq: lastSeqOf(this.db),
-      fannedOutSeq: info.fannedOutSeq,
-      members: new Map(
-        this.db
-          .select()
-          .from(schema.members)
-          .all()
-          .map((m) => [m.userId, m]),
-      ),
-    };
   }
 
   private scheduleCheck(delayMs: number): void {

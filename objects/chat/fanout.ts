@@ -7,15 +7,18 @@
  * takes it from the ack (see `../own-copies.ts`).
  */
 import type { Message } from "../../protocol";
-import type { Delivery } from "../contracts";
+import type { Delivery, DeliveryAnswer } from "../contracts";
+import { mapLimit } from "../map-limit";
 import type { ChatState } from "./chat-core";
 
 /** A delivery of `messages` from `chat`. */
-export function deliveryOf(chat: ChatState, messages: Message[]): Delivery {
+export function deliveryOf(chat: Pick<ChatState, "chatId" | "type" | "title">, messages: Message[]): Delivery {
   return { chatId: chat.chatId, type: chat.type, title: chat.title, messages };
 }
 
-export type DeliverFn = (userId: string, delivery: Delivery) => Promise<void>;
+export type DeliverFn = (userId: string, delivery: Delivery) => Promise<DeliveryAnswer>;
+/** What the chat does with a member's answer (it parked, or handed over receipts). */
+export type AnswerFn = (userId: string, answer: DeliveryAnswer) => void;
 
 const CONCURRENCY = 32;
 
@@ -31,6 +34,7 @@ export class Fanout {
 
   constructor(
     private readonly deliver: DeliverFn,
+    private readonly answered: AnswerFn,
     private readonly describe: () => {
       chatId: string;
       type: "direct" | "group";
@@ -58,7 +62,7 @@ export class Fanout {
     const info = this.describe();
     await mapLimit([...userIds], CONCURRENCY, async (userId) => {
       try {
-        await this.deliver(userId, { chatId: info.chatId, type: info.type, title: info.title, messages });
+        this.answered(userId, await this.deliver(userId, deliveryOf(info, messages)));
         this.failed.delete(userId);
       } catch (err) {
         this.failed.add(userId);
@@ -79,7 +83,7 @@ export class Fanout {
         const messages = skip.size === 0 ? batch : batch.filter((m) => m.sender !== userId || !skip.has(m.seq));
         if (messages.length === 0) return;
         try {
-          await this.deliver(userId, { chatId: info.chatId, type: info.type, title: info.title, messages });
+          this.answered(userId, await this.deliver(userId, deliveryOf(info, messages)));
           this.failed.delete(userId);
         } catch (err) {
           allOk = false;
@@ -91,16 +95,4 @@ export class Fanout {
       if (allOk && this.failed.size === 0 && last) this.deliveredSeq = last.seq;
     }
   }
-}
-
-/** Runs `fn` over `items` with at most `limit` calls in flight. */
-export async function mapLimit<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const item = items[next++] as T;
-      await fn(item);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }

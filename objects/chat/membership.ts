@@ -4,13 +4,40 @@
  * The system message body is JSON: `{"event","actor","userId"?,"title"?,"members"?}`.
  */
 import { eq } from "drizzle-orm";
-import type { ChatTx } from "./log";
+import type { ChatState } from "./chat-core";
+import { type ChatDb, type ChatTx, lastSeqOf } from "./log";
 import type { MemberRow } from "./receipts";
 import * as schema from "./schema";
 
 /** Writes a new group's info; its members and its seq 1 (`created`) are written beside it. */
 export function writeGroupInfo(tx: ChatTx, chatId: string, creator: string, title: string, ts: number): void {
   tx.insert(schema.chatInfo).values({ id: 1, chatId, type: "group", title, createdBy: creator, createdAt: ts }).run();
+}
+
+/** A direct chat's info and its two members (one, for a chat with oneself), written on first use. */
+export function writeDirectInfo(tx: ChatTx, chatId: string, pair: [string, string], ts: number): void {
+  tx.insert(schema.chatInfo).values({ id: 1, chatId, type: "direct", title: null, createdAt: ts }).run();
+  for (const userId of new Set(pair)) tx.insert(schema.members).values({ userId, role: "member", joinedSeq: 0 }).run();
+}
+
+/** The chat as stored, or null in an object nobody created. */
+export function loadChat(db: ChatDb): ChatState | null {
+  const info = db.select().from(schema.chatInfo).get();
+  if (!info) return null;
+  return {
+    chatId: info.chatId,
+    type: info.type,
+    title: info.title,
+    lastSeq: lastSeqOf(db),
+    fannedOutSeq: info.fannedOutSeq,
+    members: new Map(
+      db
+        .select()
+        .from(schema.members)
+        .all()
+        .map((m) => [m.userId, m]),
+    ),
+  };
 }
 
 export function writeMember(tx: ChatTx, row: MemberRow): void {

@@ -34,8 +34,11 @@ export interface FrameContext {
 
 type Frame<T extends ClientFrame["type"]> = Extract<ClientFrame, { type: T }>;
 
-/** How long a group's `delivered` receipt waits to merge with the member's next ones. */
-export const GROUP_DELIVERED_DELAY_MS = 1_000;
+/**
+ * How long a group's `delivered` receipt waits to merge with the member's next ones; a delivery
+ * from that chat meanwhile takes it along in its answer, so it costs no call of its own.
+ */
+export const GROUP_DELIVERED_DELAY_MS = 3_000;
 
 export async function handleFrame(
   user: FrameContext,

@@ -2,10 +2,12 @@
  * The user's inbox in the user object's SQLite: one row per chat with its last seq and read
  * mark, and per device the seq up to which that device holds each chat.
  *
- * The chat rows' `lastSeq` is written at once (sync depends on it). Device cursors and the
- * delivered/read marks are kept in memory and written together, with the next inbox write or
- * within a second: each only moves forward and a lost update costs a resend, never a message,
- * so a burst of `received` frames costs one commit instead of one each.
+ * While a device is connected, a chat's `lastSeq`, the device cursors and the delivered/read
+ * marks are kept in memory and written together with the next write that must commit anyway,
+ * or after `INBOX_FLUSH_MS` (30 s by default): a message then costs an online member no commit of its own. What
+ * must survive a crash is written at once: a chat new to the user, a chat parked (news while no
+ * device was connected), and the `live` flag, set while deferred writes may be pending. After a
+ * crash with `live` set, the next connect asks the chats where their logs stand (see `Inbound`).
  */
 import { eq, sql } from "drizzle-orm";
 import type { DrizzleSqliteDODatabase } from "drizzle-orm/durable-sqlite";
@@ -15,8 +17,7 @@ import * as schema from "./schema";
 export type InboxRow = typeof schema.inbox.$inferSelect;
 type Db = DrizzleSqliteDODatabase<typeof schema>;
 
-/** How long cursor and mark updates may wait in memory before they are written. */
-export const CURSOR_FLUSH_MS = 1_000;
+const LIVE = "live";
 
 function preparedWrites(db: Db) {
   const p = { chatId: sql.placeholder("chatId"), deviceId: sql.placeholder("deviceId") };
@@ -30,10 +31,16 @@ function preparedWrites(db: Db) {
         title: sql.placeholder("title"),
         lastSeq: sql.placeholder("lastSeq"),
         active: true,
+        parked: sql.placeholder("parked"),
       })
       .onConflictDoUpdate({
         target: schema.inbox.chatId,
-        set: { title: sql`excluded.title`, lastSeq: sql`excluded.last_seq`, active: true },
+        set: {
+          title: sql`excluded.title`,
+          lastSeq: sql`max(${schema.inbox.lastSeq}, excluded.last_seq)`,
+          active: true,
+          parked: sql`excluded.parked`,
+        },
       })
       .prepare(),
     marks: db
@@ -49,6 +56,11 @@ function preparedWrites(db: Db) {
         set: { heldSeq: sql`max(${schema.deviceCursors.heldSeq}, excluded.held_seq)` },
       })
       .prepare(),
+    live: db
+      .insert(schema.userMeta)
+      .values({ key: LIVE, value: sql.placeholder("value") })
+      .onConflictDoUpdate({ target: schema.userMeta.key, set: { value: sql`excluded.value` } })
+      .prepare(),
   };
 }
 
@@ -60,15 +72,25 @@ export class Inbox {
   private readonly held = new Map<string, number>();
   private readonly dirtyHeld = new Set<string>();
   private readonly dirtyMarks = new Set<string>();
+  private readonly dirtyChats = new Set<string>();
+  /** Deferred writes may have been pending when this object last stopped (see the module's note). */
+  readonly wasLive: boolean;
+  private live: boolean;
   private flushTimer: ReturnType<typeof setTimeout> | null = null;
   private readonly writes: ReturnType<typeof preparedWrites>;
 
-  constructor(private readonly db: Db) {
+  /** `flushMs`: how long deferred updates may wait in memory before they are written. */
+  constructor(
+    private readonly db: Db,
+    private readonly flushMs: number,
+  ) {
     for (const row of db.select().from(schema.inbox).all()) this.rows.set(row.chatId, row);
     for (const c of db.select().from(schema.deviceCursors).all()) {
       this.held.set(cursorKey(c.deviceId, c.chatId), c.heldSeq);
     }
     this.writes = preparedWrites(db);
+    this.live = db.select().from(schema.userMeta).where(eq(schema.userMeta.key, LIVE)).get()?.value === 1;
+    this.wasLive = this.live;
   }
 
   get(chatId: string): InboxRow | undefined {
@@ -79,7 +101,10 @@ export class Inbox {
     return [...this.rows.values()].filter((r) => r.active);
   }
 
-  /** Records that the chat exists for this user, and that its log reaches `lastSeq`. */
+  /**
+   * Records that the chat exists for this user, and that its log reaches `lastSeq`. A chat new
+   * to the user (or rejoined) is written at once; a later seq waits for the next flush.
+   */
   upsert(chatId: string, type: ChatType, title: string | null, lastSeq: number): InboxRow {
     const row = this.rows.get(chatId);
     if (row && row.lastSeq >= lastSeq && row.title === title && row.active) return row;
@@ -91,12 +116,65 @@ export class Inbox {
       readSeq: row?.readSeq ?? 0,
       deliveredSeq: row?.deliveredSeq ?? 0,
       active: true,
+      parked: row?.parked ?? false,
     };
-    this.writes.upsertChat.run({ chatId, type, title, lastSeq: next.lastSeq });
     this.rows.set(chatId, next);
-    // This write commits anyway: pending cursors ride along in the same commit.
-    this.flush();
+    this.dirtyChats.add(chatId);
+    if (row?.active) this.scheduleFlush();
+    else this.flush();
     return next;
+  }
+
+  /** News in `chatId` while no device is connected: written at once, so that `ready` names it. */
+  park(chatId: string, type: ChatType, title: string | null, lastSeq: number): void {
+    const row = this.rows.get(chatId);
+    if (row?.active && row.parked && row.lastSeq >= lastSeq) return;
+    this.rows.set(chatId, {
+      chatId,
+      type,
+      title,
+      lastSeq: Math.max(row?.lastSeq ?? 0, lastSeq),
+      readSeq: row?.readSeq ?? 0,
+      deliveredSeq: row?.deliveredSeq ?? 0,
+      active: true,
+      parked: true,
+    });
+    this.dirtyChats.add(chatId);
+    this.flush();
+  }
+
+  /** The chats that parked this user: each resumes when a device connects. */
+  parkedChats(): string[] {
+    return this.all()
+      .filter((r) => r.parked)
+      .map((r) => r.chatId);
+  }
+
+  /** `chatId` delivers to this user again; its log reaches `lastSeq`. */
+  resumed(chatId: string, lastSeq: number): void {
+    const row = this.rows.get(chatId);
+    if (!row) return;
+    row.parked = false;
+    row.lastSeq = Math.max(row.lastSeq, lastSeq);
+    this.dirtyChats.add(chatId);
+    this.scheduleFlush();
+  }
+
+  /** The chat's log reaches `lastSeq` (learned by asking it); written with the next flush. */
+  noteLastSeq(chatId: string, lastSeq: number): void {
+    const row = this.rows.get(chatId);
+    if (!row || row.lastSeq >= lastSeq) return;
+    row.lastSeq = lastSeq;
+    this.dirtyChats.add(chatId);
+    this.scheduleFlush();
+  }
+
+  /** Sets the `live` flag (written at once when it changes); clearing it flushes first. */
+  setLive(live: boolean): void {
+    if (live === this.live) return;
+    if (!live) this.flush();
+    this.live = live;
+    this.writes.live.run({ value: live ? 1 : 0 });
   }
 
   /** The user left the chat or was removed: it drops out of lists and sync. */
@@ -104,7 +182,13 @@ export class Inbox {
     const row = this.rows.get(chatId);
     if (!row?.active) return;
     row.active = false;
-    this.db.update(schema.inbox).set({ active: false }).where(eq(schema.inbox.chatId, chatId)).run();
+    row.parked = false;
+    this.dirtyChats.delete(chatId);
+    this.db
+      .update(schema.inbox)
+      .set({ active: false, parked: false, lastSeq: row.lastSeq })
+      .where(eq(schema.inbox.chatId, chatId))
+      .run();
   }
 
   /** Whether this user is in the direct chat `directId` or in any of `chatIds`. */
@@ -146,15 +230,23 @@ export class Inbox {
       .map((r) => ({ chatId: r.chatId, lastSeq: r.lastSeq, readSeq: r.readSeq }));
   }
 
-  /** Writes the pending cursors and marks now (they commit with the current event). */
+  /** Writes the deferred updates now (they commit with the current event). */
   flush(): void {
     if (this.flushTimer) clearTimeout(this.flushTimer);
     this.flushTimer = null;
-    if (this.dirtyHeld.size === 0 && this.dirtyMarks.size === 0) return;
+    if (this.dirtyHeld.size === 0 && this.dirtyMarks.size === 0 && this.dirtyChats.size === 0) return;
     const held = [...this.dirtyHeld];
     const marks = [...this.dirtyMarks];
+    const chats = [...this.dirtyChats];
     this.dirtyHeld.clear();
     this.dirtyMarks.clear();
+    this.dirtyChats.clear();
+    for (const chatId of chats) {
+      const row = this.rows.get(chatId);
+      if (!row?.active) continue;
+      const { type, title, lastSeq, parked } = row;
+      this.writes.upsertChat.run({ chatId, type, title, lastSeq, parked: parked ? 1 : 0 });
+    }
     // No explicit transaction: writes made in one synchronous run share the event's implicit
     // one, while an explicit one would first commit the inbox write this flush rides along with.
     for (const key of held) {
@@ -176,6 +268,6 @@ export class Inbox {
   }
 
   private scheduleFlush(): void {
-    this.flushTimer ??= setTimeout(() => this.flush(), CURSOR_FLUSH_MS);
+    this.flushTimer ??= setTimeout(() => this.flush(), this.flushMs);
   }
 }

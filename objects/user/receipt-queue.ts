@@ -56,6 +56,22 @@ export class ReceiptQueue {
     this.start(chatId);
   }
 
+  /**
+   * Takes the `delivered` receipts of `chatId` that wait for their delay, to hand them to the
+   * chat in the answer to its delivery; none when a `read` waits or a call is in flight.
+   */
+  takeDelivered(chatId: string): Watermarks | null {
+    const p = this.pending.get(chatId);
+    if (!p || p.read > 0 || this.busy.has(chatId)) return null;
+    this.pending.delete(chatId);
+    const timer = this.timers.get(chatId);
+    if (timer !== undefined) clearTimeout(timer);
+    this.timers.delete(chatId);
+    const marks = { delivered: p.delivered, read: 0 };
+    this.done(chatId, { ok: true, value: marks }, p.waiters);
+    return marks;
+  }
+
   private start(chatId: string): void {
     const timer = this.timers.get(chatId);
     if (timer !== undefined) clearTimeout(timer);

@@ -10,6 +10,8 @@ export const inbox = sqliteTable("inbox", {
   /** The highest seq any of the user's devices has acknowledged with `received`. */
   deliveredSeq: integer("delivered_seq").notNull().default(0),
   active: integer("active", { mode: "boolean" }).notNull().default(true),
+  /** No device was connected when the chat had news: the chat stops delivering until this user resumes it. */
+  parked: integer("parked", { mode: "boolean" }).notNull().default(false),
 });
 
 export const deviceCursors = sqliteTable(

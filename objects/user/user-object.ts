@@ -8,23 +8,14 @@ import { DurableObject } from "cloudflare:workers";
 import { type DrizzleSqliteDODatabase, drizzle } from "drizzle-orm/durable-sqlite";
 import { migrate } from "drizzle-orm/durable-sqlite/migrator";
 import migrations from "../../migrations/user/migrations";
-import {
-  directChatId,
-  directChatMembers,
-  MAX_FRAME_BYTES,
-  type Message,
-  PING,
-  PONG,
-  parseClientFrame,
-  type ServerFrame,
-  systemEventOf,
-} from "../../protocol";
-import type { ChatSummary, Delivery, PresenceFrame, Watermarks } from "../contracts";
+import { directChatId, MAX_FRAME_BYTES, PING, PONG, parseClientFrame, type ServerFrame } from "../../protocol";
+import type { ChatSummary, Delivery, DeliveryAnswer, PresenceFrame, Watermarks } from "../contracts";
 import { type Outcome, ok, refuse } from "../outcome";
 import { OwnCopies } from "../own-copies";
 import { settingsOf } from "../settings";
 import { chatStub, upgradeIdentity, userStub } from "../stubs";
 import { type FrameContext, handleFrame, sendError } from "./frames";
+import { Inbound } from "./inbound";
 import { Inbox } from "./inbox";
 import { Presence } from "./presence";
 import { FloodMeter, sendLimiter, type TokenBucket } from "./rate-limit";
@@ -34,16 +25,6 @@ import { SendQueue } from "./send-queue";
 import { socketLimitMessage, socketLimitReached } from "./socket-limit";
 import { type SocketState, sendFrame, sendRaw, stateOf } from "./sockets";
 
-const GAP_PAGE = 500;
-const MAX_GAP_REFILL = 1_000;
-
-/** Whether `m` is the system message that makes `userId` a member (creation or being added). */
-function joins(m: Message, userId: string): boolean {
-  const event = systemEventOf(m);
-  if (!event) return false;
-  if (event.event === "created") return event.members.includes(userId);
-  return event.event === "added" && event.userId === userId;
-}
 const HEARD_GRANULARITY_MS = 5_000;
 
 export class UserObject extends DurableObject<Env> {
@@ -60,24 +41,32 @@ export class UserObject extends DurableObject<Env> {
   );
   /** Sends refused by the rate limit, per socket, over the last window (memory only). */
   private readonly floods = new FloodMeter();
-  private readonly chatLocks = new Map<string, Promise<void>>();
   private readonly ownCopies = new OwnCopies();
   private readonly frames: FrameContext;
+  private readonly inbound: Inbound;
+  /** Upgrades waiting for their chats to resume: the user counts as online meanwhile. */
+  private connecting = 0;
+  /** The last run may have stopped with deferred inbox writes lost: the next connect asks every chat. */
+  private suspect = false;
+  private resuming: Promise<void> | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.db = drizzle(ctx.storage, { schema });
     this.sends = new SendQueue(
       (chatId, userId, items) => chatStub(this.env, chatId).send(chatId, userId, items),
-      (chatId, userId, sent) => this.deliverOwn(chatId, userId, sent),
+      (chatId, userId, sent) => this.inbound.own(chatId, userId, sent),
     );
     this.sendLimit = sendLimiter(this.settings);
     this.frames = this.frameContext();
+    this.inbound = this.inboundHost();
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
     void ctx.blockConcurrencyWhile(async () => {
       await migrate(this.db, migrations);
-      this.inbox = new Inbox(this.db);
+      this.inbox = new Inbox(this.db, this.settings.inboxFlushMs);
       this.presence = new Presence(ctx, this.db);
+      // Sockets that survive a wake mean the object hibernated, which it does only after its flush.
+      this.suspect = this.inbox.wasLive && ctx.getWebSockets().length === 0;
     });
   }
 
@@ -97,6 +86,14 @@ export class UserObject extends DurableObject<Env> {
         { error: { code: "rate_limited", message: socketLimitMessage(maxSockets) } },
         { status: 429 },
       );
+    }
+    // Chats that parked this user deliver again, and the inbox learns where they stand, before `ready`.
+    this.connecting += 1;
+    try {
+      this.inbox.setLive(true);
+      await this.resumeChats(userId);
+    } finally {
+      this.connecting -= 1;
     }
     for (const old of this.ctx.getWebSockets(deviceId)) {
       old.close(4000, "replaced by a newer connection of this device");
@@ -137,6 +134,7 @@ export class UserObject extends DurableObject<Env> {
     } catch {
       // Already closed.
     }
+    if (!this.online([ws])) this.inbox.setLive(false);
     this.inbox.flush();
     const state = stateOf(ws);
     if (!state) return;
@@ -170,64 +168,11 @@ export class UserObject extends DurableObject<Env> {
   }
 
   /**
-   * Called by a chat object with newly stored messages. Messages this object has already
-   * seen are dropped; a gap before the first new one is filled from the chat's log first, so
-   * devices always receive a chat's messages in seq order.
+   * Called by a chat object with newly stored messages: pushed to the connected devices in seq
+   * order (a gap refilled from the log first), or, with none connected, the chat is parked.
    */
-  async deliver(userId: string, delivery: Delivery): Promise<void> {
-    await this.receive(userId, delivery);
-  }
-
-  /** The user's own messages, just stored: to its other devices and into the inbox, as a delivery would. */
-  private deliverOwn(chatId: string, userId: string, sent: { message: Message; deviceId: string }[]): void {
-    const known = this.inbox.get(chatId);
-    const delivery: Delivery = {
-      chatId,
-      type: known?.type ?? (directChatMembers(chatId) ? "direct" : "group"),
-      title: known?.title ?? null,
-      messages: sent.map((s) => s.message),
-    };
-    for (const { message, deviceId } of sent) this.ownCopies.note(message, deviceId);
-    this.receive(userId, delivery).catch((err) =>
-      console.error(`user ${userId}: own messages in ${chatId} not recorded`, String(err)),
-    );
-  }
-
-  /** Pushes what this user's devices lack of `delivery`, in seq order, and records it in the inbox. */
-  private async receive(userId: string, delivery: Delivery): Promise<void> {
-    await this.withChatLock(delivery.chatId, async () => {
-      const { chatId, type, title } = delivery;
-      const known = this.inbox.get(chatId);
-      const first = delivery.messages[0];
-      if (!first) {
-        this.inbox.upsert(chatId, type, title, known?.lastSeq ?? 0);
-        return;
-      }
-      // A chat new to this user, or one it (re)joins, starts at the first message it is sent.
-      const joined = delivery.messages.find((m) => joins(m, userId));
-      const lastSeq = Math.max(known?.lastSeq ?? first.seq - 1, joined ? joined.seq - 1 : 0);
-      let fresh = delivery.messages.filter((m) => m.seq > lastSeq);
-      const head = fresh[0];
-      if (!head) return;
-      const gap = head.seq - 1 - lastSeq;
-      // A long gap is left to the devices, which fetch it with `history` when they see the jump.
-      if (gap > 0 && gap <= MAX_GAP_REFILL) {
-        fresh = [...(await this.fetchRange(chatId, userId, lastSeq, head.seq - 1)), ...fresh];
-      }
-      // The messages are durable in the chat object: push them before this object writes its
-      // inbox, so devices do not wait for that write to reach disk.
-      for (const m of fresh) {
-        const text = JSON.stringify({ type: "message", ...m });
-        const skip = this.ownCopies.senderDevice(userId, m);
-        for (const ws of this.ctx.getWebSockets()) {
-          if (skip && stateOf(ws)?.deviceId === skip) continue;
-          sendRaw(ws, text);
-        }
-      }
-      const newest = fresh.at(-1) as Message;
-      this.inbox.upsert(chatId, type, title, newest.seq);
-      if (delivery.left) this.inbox.deactivate(chatId);
-    });
+  deliver(userId: string, delivery: Delivery): Promise<DeliveryAnswer> {
+    return this.inbound.deliver(userId, delivery);
   }
 
   /** Takes one send from the user's rate limit, for a send over HTTP (sockets take theirs in `frames.ts`). */
@@ -235,8 +180,9 @@ export class UserObject extends DurableObject<Env> {
     return this.sendLimit.take();
   }
 
-  /** The user's chats, for `GET /v1/chats`. */
-  listChats(): ChatSummary[] {
+  /** The user's chats, for `GET /v1/chats`; parked chats are asked where their logs stand. */
+  async listChats(userId: string): Promise<ChatSummary[]> {
+    await this.inbound.refreshParked(userId, this.inbox.parkedChats());
     return this.inbox
       .all()
       .map(({ chatId, type, title, lastSeq, readSeq }) => ({ chatId, type, title, lastSeq, readSeq }));
@@ -297,6 +243,37 @@ export class UserObject extends DurableObject<Env> {
     return watched;
   }
 
+  /** Whether a device is connected or connecting (`closing` sockets do not count). */
+  private online(closing: WebSocket[] = []): boolean {
+    return this.connecting > 0 || this.ctx.getWebSockets().some((ws) => !closing.includes(ws));
+  }
+
+  /** Resumes the parked chats (and, after a crash, every chat); concurrent connects share one round. */
+  private async resumeChats(userId: string): Promise<void> {
+    while (this.resuming) await this.resuming;
+    const chats = this.suspect ? this.inbox.all().map((r) => r.chatId) : this.inbox.parkedChats();
+    if (chats.length === 0) return;
+    this.suspect = false;
+    this.resuming = this.inbound.resume(userId, chats).finally(() => {
+      this.resuming = null;
+    });
+    await this.resuming;
+  }
+
+  private inboundHost(): Inbound {
+    const inbox = () => this.inbox;
+    return new Inbound({
+      sockets: () => this.ctx.getWebSockets(),
+      online: () => this.online(),
+      get inbox() {
+        return inbox();
+      },
+      receipts: this.receipts,
+      ownCopies: this.ownCopies,
+      chat: (chatId) => chatStub(this.env, chatId),
+    });
+  }
+
   private frameContext(): FrameContext {
     const inbox = () => this.inbox;
     return {
@@ -351,33 +328,6 @@ export class UserObject extends DurableObject<Env> {
       if (state) return state.userId;
     }
     return null;
-  }
-
-  private async fetchRange(chatId: string, userId: string, after: number, upTo: number): Promise<Message[]> {
-    const out: Message[] = [];
-    let cursor = after;
-    while (cursor < upTo) {
-      const page = await chatStub(this.env, chatId).history(chatId, userId, { after: cursor, limit: GAP_PAGE });
-      if (!page.ok) break;
-      const wanted = page.value.messages.filter((m) => m.seq <= upTo);
-      out.push(...wanted);
-      const last = wanted.at(-1);
-      if (!last || !page.value.more) break;
-      cursor = last.seq;
-    }
-    return out;
-  }
-
-  private async withChatLock(chatId: string, fn: () => Promise<void>): Promise<void> {
-    const prev = this.chatLocks.get(chatId) ?? Promise.resolve();
-    const run = prev.then(fn, fn);
-    const tail = run.catch(() => {});
-    this.chatLocks.set(chatId, tail);
-    try {
-      await run;
-    } finally {
-      if (this.chatLocks.get(chatId) === tail) this.chatLocks.delete(chatId);
-    }
   }
 }
 

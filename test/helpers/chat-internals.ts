@@ -33,6 +33,34 @@ export function flushReceipts(stub: ChatStub): Promise<void> {
   return runInDurableObject(stub, (chat: ChatObject) => internals(chat).receipts.flush());
 }
 
+export interface RecordedDeliveries {
+  /** The members the chat called with a delivery, one entry per call, in call order. */
+  readonly calls: string[];
+  /** Stops recording. */
+  restore(): Promise<void>;
+}
+
+/** Records every delivery call the chat makes from now on (they still go through). */
+export async function recordDeliveries(stub: ChatStub): Promise<RecordedDeliveries> {
+  const calls: string[] = [];
+  const real = await runInDurableObject(stub, (chat: ChatObject) => {
+    const outbound = internals(chat).outbound;
+    const original = outbound.deliver;
+    outbound.deliver = (userId, delivery) => {
+      calls.push(userId);
+      return original(userId, delivery);
+    };
+    return original;
+  });
+  return {
+    calls,
+    restore: () =>
+      runInDurableObject(stub, (chat: ChatObject) => {
+        internals(chat).outbound.deliver = real;
+      }),
+  };
+}
+
 export interface InjectedFaults {
   /** The members whose delivery calls were made to fail so far, one entry per failed call. */
   readonly failed: readonly string[];

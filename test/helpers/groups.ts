@@ -46,7 +46,7 @@ export async function membersOf(token: string, chatId: string): Promise<{ userId
 
 /** A user's chats, read from its user object over RPC (no token needed). */
 export function chatsOf(userId: string) {
-  return env.USER.get(env.USER.idFromName(userId)).listChats();
+  return env.USER.get(env.USER.idFromName(userId)).listChats(userId);
 }
 
 export function chatStub(chatId: string) {

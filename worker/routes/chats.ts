@@ -38,7 +38,7 @@ export const chatRoutes = new Hono<AppEnv>()
   })
   .get("/", async (c) => {
     const me = c.get("userId");
-    const chats = await userStub(c.env, me).listChats();
+    const chats = await userStub(c.env, me).listChats(me);
     return c.json({ chats });
   })
   .get("/:chatId", async (c) => {

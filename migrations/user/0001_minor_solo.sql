@@ -1,0 +1,1 @@
+ALTER TABLE `inbox` ADD `parked` integer DEFAULT false NOT NULL;
