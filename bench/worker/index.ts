@@ -3,8 +3,9 @@
  * a WebSocket echo through Worker and Durable Object (no auth, no storage) as the baseline,
  * `/bench/floor`, the object that measures the floor of a fan-out, `/bench/gc`, a full garbage
  * collection where workerd runs with --expose-gc (the bench does), and `/bench/counters` (GET
- * reads, POST resets) with the calls between objects and the SQLite commits that the objects
- * below count: the app's classes under their own names, handed a counting `env` and `ctx.storage`.
+ * reads, POST reads and resets) with the calls between objects and the SQLite commits that the
+ * objects below count: the app's classes under their own names, handed a counting `env` and
+ * `ctx.storage`.
  */
 import app, { ChatObject as AppChatObject, UserObject as AppUserObject } from "../../worker/index";
 import { countingEnv, countStorage, readCounters, resetCounters } from "./counters";
@@ -53,8 +54,9 @@ export default {
       return env.FLOOR.get(env.FLOOR.idFromName(name)).fetch(request);
     }
     if (url.pathname === "/bench/counters") {
+      const counts = readCounters();
       if (request.method === "POST") resetCounters();
-      return Response.json(readCounters());
+      return Response.json(counts);
     }
     return app.fetch(request, countingEnv(env, "Worker"), ctx);
   },
