@@ -28,8 +28,11 @@ function workersProject(
   };
 }
 
-/** Tests whose every probe must reach the membership check, so no send limit may refuse one first. */
-const UNLIMITED = ["test/security.test.ts"];
+/**
+ * Tests with limits lifted: every probe must reach the membership check, so no send limit may
+ * refuse one first; and a group may have as many members as any deployment allows.
+ */
+const UNLIMITED = ["test/security.test.ts", "test/group-10k.test.ts"];
 
 export default defineConfig({
   test: {
@@ -44,7 +47,12 @@ export default defineConfig({
       workersProject(
         "workers-unlimited",
         { include: UNLIMITED, exclude: [] },
-        { SEND_BURST: "1000000", SEND_RATE_PER_SECOND: "1000000", INBOX_FLUSH_MS: "1000" },
+        {
+          SEND_BURST: "1000000",
+          SEND_RATE_PER_SECOND: "1000000",
+          INBOX_FLUSH_MS: "1000",
+          MAX_GROUP_MEMBERS: "10000",
+        },
       ),
       {
         test: {

@@ -51,6 +51,13 @@ export interface DeliveryAnswer {
   marks?: Watermarks;
 }
 
+/** The outcome of one member's delivery: its answer, or why the call failed. */
+export interface DeliveryResult {
+  userId: string;
+  answer?: DeliveryAnswer;
+  error?: string;
+}
+
 /** A member coming back online in a chat that parked it: where the chat's log stands now. */
 export interface ResumeAnswer {
   lastSeq: number;

@@ -2,7 +2,7 @@
  * Operator settings read from the environment (wrangler `[vars]`), each with a sane default.
  * A missing or malformed value falls back to the default rather than failing a request.
  */
-import { DEFAULT_MAX_GROUP_MEMBERS } from "../protocol";
+import { DEFAULT_MAX_GROUP_MEMBERS, MAX_GROUP_MEMBERS_CAP } from "../protocol";
 
 export interface Settings {
   /** Most members a group may have. */
@@ -35,7 +35,7 @@ function positiveInt(value: unknown, fallback: number): number {
 export function settingsOf(env: object): Settings {
   const vars = env as Record<string, unknown>;
   return {
-    maxGroupMembers: positiveInt(vars.MAX_GROUP_MEMBERS, DEFAULT_MAX_GROUP_MEMBERS),
+    maxGroupMembers: Math.min(positiveInt(vars.MAX_GROUP_MEMBERS, DEFAULT_MAX_GROUP_MEMBERS), MAX_GROUP_MEMBERS_CAP),
     sendRatePerSecond: positiveInt(vars.SEND_RATE_PER_SECOND, DEFAULT_SEND_RATE_PER_SECOND),
     sendBurst: positiveInt(vars.SEND_BURST, DEFAULT_SEND_BURST),
     maxSocketsPerUser: positiveInt(vars.MAX_SOCKETS_PER_USER, DEFAULT_MAX_SOCKETS_PER_USER),

@@ -14,6 +14,11 @@ export function userStub(env: Env, userId: string) {
   return env.USER.get(env.USER.idFromName(userId));
 }
 
+/** Relay `shard` of `chatId`'s fan-out (see `relay/relay-object.ts`). */
+export function relayStub(env: Env, chatId: string, shard: number) {
+  return env.RELAY.get(env.RELAY.idFromName(`${chatId}/relay/${shard}`));
+}
+
 const USER_HEADER = "X-Chat-User";
 const DEVICE_HEADER = "X-Chat-Device";
 

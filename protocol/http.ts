@@ -2,14 +2,15 @@
 import { z } from "zod";
 import { bodySchema } from "./frames";
 import { clientMsgIdSchema, userIdSchema } from "./ids";
-import { MAX_TITLE_LENGTH } from "./limits";
+import { MAX_GROUP_MEMBERS_CAP, MAX_TITLE_LENGTH } from "./limits";
 
 export const createChatBody = z.discriminatedUnion("type", [
   z.strictObject({ type: z.literal("direct"), with: userIdSchema }),
   z.strictObject({
     type: z.literal("group"),
     title: z.string().trim().min(1).max(MAX_TITLE_LENGTH),
-    members: z.array(userIdSchema).max(1024).default([]),
+    // The deployment's MAX_GROUP_MEMBERS is checked by the chat; this only bounds the body.
+    members: z.array(userIdSchema).max(MAX_GROUP_MEMBERS_CAP).default([]),
   }),
 ]);
 

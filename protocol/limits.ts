@@ -7,3 +7,7 @@ export const PRESENCE_TIMEOUT_MS = 60_000;
 export const PING_INTERVAL_MS = 30_000;
 export const MAX_TITLE_LENGTH = 128;
 export const DEFAULT_MAX_GROUP_MEMBERS = 1024;
+/** The most members any deployment may allow (`MAX_GROUP_MEMBERS` above this is capped to it). */
+export const MAX_GROUP_MEMBERS_CAP = 10_000;
+/** A `created` system message lists at most this many members; `memberCount` tells how many there are. */
+export const MAX_LISTED_MEMBERS = 256;

@@ -5,7 +5,14 @@
 import type { Message } from "./frames";
 
 export type SystemEvent =
-  | { event: "created"; actor: string; title: string; members: string[] }
+  | {
+      event: "created";
+      actor: string;
+      title: string;
+      /** The members; a group of more than `MAX_LISTED_MEMBERS` lists that many and counts all in `memberCount`. */
+      members: string[];
+      memberCount?: number;
+    }
   | { event: "added" | "removed" | "promoted" | "demoted"; actor: string; userId: string }
   | { event: "left"; actor: string };
 

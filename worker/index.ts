@@ -2,6 +2,7 @@
 import { app } from "./app";
 
 export { ChatObject } from "../objects/chat/chat-object";
+export { RelayObject } from "../objects/relay/relay-object";
 export { UserObject } from "../objects/user/user-object";
 
 export default {

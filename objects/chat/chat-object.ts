@@ -22,14 +22,13 @@ import type {
   SendItem,
   Watermarks,
 } from "../contracts";
-import { mapLimit } from "../map-limit";
 import { NOT_A_MEMBER, type Outcome, ok, refuse } from "../outcome";
 import { takesOwnCopy } from "../own-copies";
 import { settingsOf } from "../settings";
-import { userStub } from "../stubs";
 import type { Append, ChatCore, ChatState } from "./chat-core";
 import { ChatReceipts } from "./chat-receipts";
-import { type DeliverFn, deliveryOf, Fanout } from "./fanout";
+import { deliveryOf, Fanout } from "./fanout";
+
 import { GroupAdmin } from "./group-admin";
 import {
   type ChatDb,
@@ -43,13 +42,13 @@ import {
   readMessage,
 } from "./log";
 import { loadChat, writeDirectInfo } from "./membership";
+import { Outbound } from "./outbound";
 import { ParkedMembers } from "./parked-members";
 import type { MemberRow } from "./receipts";
 import * as schema from "./schema";
 
 const RETRY_DELAY_MS = 2_000;
 const CHECK_DELAY_MS = 10_000;
-const PUSH_CONCURRENCY = 32;
 
 export class ChatObject extends DurableObject<Env> {
   private readonly db: ChatDb;
@@ -58,10 +57,8 @@ export class ChatObject extends DurableObject<Env> {
   private readonly settings = settingsOf(this.env);
   private schemaReady = false;
   private alarmSet = false;
-  /** The one way deliveries leave this object (tests swap it from inside, with `runInDurableObject`). */
-  private readonly outbound: { deliver: DeliverFn } = {
-    deliver: (userId, delivery) => userStub(this.env, userId).deliver(userId, delivery),
-  };
+  /** Every call out of this object (tests swap its deliveries from inside). */
+  private readonly outbound = new Outbound(this.env);
   private readonly fanout: Fanout;
   /** Members with no device connected: skipped by the fan-out until they resume. */
   private readonly parked = new ParkedMembers();
@@ -76,7 +73,7 @@ export class ChatObject extends DurableObject<Env> {
     this.db = drizzle(ctx.storage, { schema });
     this.log = logStatements(this.db);
     this.fanout = new Fanout(
-      (userId, delivery) => this.deliver(userId, delivery),
+      (userIds, delivery) => this.outbound.deliverMany(userIds, delivery),
       (userId, answer) => this.answered(userId, answer),
       () => {
         const chat = this.chat as ChatState;
@@ -372,14 +369,8 @@ export class ChatObject extends DurableObject<Env> {
       .catch((err) => console.error(`chat ${this.chat?.chatId}: receipts of ${userId} not recorded`, String(err)));
   }
 
-  private async pushTo(userIds: string[], frames: ServerFrame[]): Promise<void> {
-    await mapLimit(userIds, PUSH_CONCURRENCY, async (userId) => {
-      try {
-        await userStub(this.env, userId).push(frames);
-      } catch (err) {
-        console.warn(`chat ${this.chat?.chatId}: push to ${userId} failed`, String(err));
-      }
-    });
+  private pushTo(userIds: string[], frames: ServerFrame[]): Promise<void> {
+    return this.outbound.pushTo(this.chat?.chatId ?? "?", userIds, frames);
   }
 
   private scheduleCheck(delayMs: number): void {

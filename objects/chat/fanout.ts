@@ -7,8 +7,7 @@
  * takes it from the ack (see `../own-copies.ts`).
  */
 import type { Message } from "../../protocol";
-import type { Delivery, DeliveryAnswer } from "../contracts";
-import { mapLimit } from "../map-limit";
+import type { Delivery, DeliveryAnswer, DeliveryResult } from "../contracts";
 import type { ChatState } from "./chat-core";
 
 /** A delivery of `messages` from `chat`. */
@@ -17,10 +16,10 @@ export function deliveryOf(chat: Pick<ChatState, "chatId" | "type" | "title">, m
 }
 
 export type DeliverFn = (userId: string, delivery: Delivery) => Promise<DeliveryAnswer>;
+/** Delivers one delivery to many members (directly, or through relay objects); one result each. */
+export type DeliverManyFn = (userIds: string[], delivery: Delivery) => Promise<DeliveryResult[]>;
 /** What the chat does with a member's answer (it parked, or handed over receipts). */
 export type AnswerFn = (userId: string, answer: DeliveryAnswer) => void;
-
-const CONCURRENCY = 32;
 
 export class Fanout {
   private queue: Message[] = [];
@@ -33,7 +32,7 @@ export class Fanout {
   deliveredSeq = 0;
 
   constructor(
-    private readonly deliver: DeliverFn,
+    private readonly deliverMany: DeliverManyFn,
     private readonly answered: AnswerFn,
     private readonly describe: () => {
       chatId: string;
@@ -60,15 +59,7 @@ export class Fanout {
   /** Sends `messages` to the given members only (retries, or a member who just joined). */
   async deliverTo(userIds: Iterable<string>, messages: Message[]): Promise<void> {
     const info = this.describe();
-    await mapLimit([...userIds], CONCURRENCY, async (userId) => {
-      try {
-        this.answered(userId, await this.deliver(userId, deliveryOf(info, messages)));
-        this.failed.delete(userId);
-      } catch (err) {
-        this.failed.add(userId);
-        console.warn(`chat ${info.chatId}: delivery to ${userId} failed`, String(err));
-      }
-    });
+    await this.settle(info.chatId, await this.deliverMany([...userIds], deliveryOf(info, messages)));
   }
 
   private async drain(): Promise<void> {
@@ -77,22 +68,39 @@ export class Fanout {
     while (this.queue.length > 0) {
       const batch = this.queue.splice(0);
       const info = this.describe();
-      const skip = new Set(batch.filter((m) => this.ownCopies.delete(m.seq)).map((m) => m.seq));
-      let allOk = true;
-      await mapLimit(info.members, CONCURRENCY, async (userId) => {
-        const messages = skip.size === 0 ? batch : batch.filter((m) => m.sender !== userId || !skip.has(m.seq));
-        if (messages.length === 0) return;
-        try {
-          this.answered(userId, await this.deliver(userId, deliveryOf(info, messages)));
-          this.failed.delete(userId);
-        } catch (err) {
-          allOk = false;
-          this.failed.add(userId);
-          console.warn(`chat ${info.chatId}: delivery to ${userId} failed`, String(err));
-        }
-      });
+      const own = batch.filter((m) => this.ownCopies.delete(m.seq));
+      // A sender whose object took its copies from the acks gets the rest of the round, if any.
+      const senders = new Set(own.map((m) => m.sender));
+      const rounds = [
+        this.deliverMany(
+          info.members.filter((u) => !senders.has(u)),
+          deliveryOf(info, batch),
+        ),
+      ];
+      for (const sender of senders) {
+        const rest = batch.filter((m) => m.sender !== sender || !own.includes(m));
+        if (rest.length > 0 && info.members.includes(sender))
+          rounds.push(this.deliverMany([sender], deliveryOf(info, rest)));
+      }
+      const allOk = this.settle(info.chatId, (await Promise.all(rounds)).flat());
       const last = batch.at(-1);
       if (allOk && this.failed.size === 0 && last) this.deliveredSeq = last.seq;
     }
+  }
+
+  /** Takes in a round's results; answers whether every member got it. */
+  private settle(chatId: string, results: DeliveryResult[]): boolean {
+    let allOk = true;
+    for (const r of results) {
+      if (r.answer) {
+        this.failed.delete(r.userId);
+        this.answered(r.userId, r.answer);
+      } else {
+        allOk = false;
+        this.failed.add(r.userId);
+        console.warn(`chat ${chatId}: delivery to ${r.userId} failed`, r.error ?? "");
+      }
+    }
+    return allOk;
   }
 }

@@ -4,6 +4,7 @@
  */
 import {
   MAX_HISTORY_LIMIT,
+  MAX_LISTED_MEMBERS,
   MAX_TITLE_LENGTH,
   type Message,
   type Role,
@@ -47,7 +48,12 @@ export class GroupAdmin {
     this.chat.create(state, (tx, append) => {
       writeGroupInfo(tx, chatId, creator, cleanTitle, Date.now());
       for (const row of members.values()) writeMember(tx, row);
-      append(this.system({ event: "created", actor: creator, title: cleanTitle, members: ids }));
+      // A large group's first message names its first members and counts them all.
+      const listed =
+        ids.length > MAX_LISTED_MEMBERS
+          ? { members: ids.slice(0, MAX_LISTED_MEMBERS), memberCount: ids.length }
+          : { members: ids };
+      append(this.system({ event: "created", actor: creator, title: cleanTitle, ...listed }));
     });
     return ok({ chatId });
   }

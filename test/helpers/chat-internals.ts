@@ -5,11 +5,12 @@
  */
 import { runInDurableObject } from "cloudflare:test";
 import type { ChatObject } from "../../objects/chat/chat-object";
-import type { DeliverFn, Fanout } from "../../objects/chat/fanout";
+import type { Fanout } from "../../objects/chat/fanout";
+import type { Outbound } from "../../objects/chat/outbound";
 
 interface ChatInternals {
   fanout: Fanout;
-  outbound: { deliver: DeliverFn };
+  outbound: Outbound;
   receipts: { flush(): Promise<void> };
 }
 
@@ -31,6 +32,68 @@ export function fanoutFailures(stub: ChatStub): Promise<string[]> {
 /** Sends the chat's due receipt frames now, not after their window; resolves once they were pushed. */
 export function flushReceipts(stub: ChatStub): Promise<void> {
   return runInDurableObject(stub, (chat: ChatObject) => internals(chat).receipts.flush());
+}
+
+/**
+ * Rounds to more than `batch` members go through relay objects from now on, `batch` members
+ * each; the answer records the relay calls (shard and member count), and puts both back.
+ */
+export async function useRelays(
+  stub: ChatStub,
+  batch: number,
+  failShards: ReadonlySet<number> = new Set(),
+): Promise<{ relays: { shard: number; members: number }[]; restore(): Promise<void> }> {
+  const relays: { shard: number; members: number }[] = [];
+  const real = await runInDurableObject(stub, (chat: ChatObject) => {
+    const outbound = internals(chat).outbound;
+    const before = { relay: outbound.relay, batch: outbound.relayBatch };
+    outbound.relayBatch = batch;
+    outbound.relay = (shard, userIds, delivery) => {
+      relays.push({ shard, members: userIds.length });
+      if (failShards.has(shard)) return Promise.reject(new Error("injected relay failure"));
+      return before.relay(shard, userIds, delivery);
+    };
+    return before;
+  });
+  return {
+    relays,
+    restore: () =>
+      runInDurableObject(stub, (chat: ChatObject) => {
+        const outbound = internals(chat).outbound;
+        outbound.relay = real.relay;
+        outbound.relayBatch = real.batch;
+      }),
+  };
+}
+
+/**
+ * Stands in for the objects of members who have never connected, so a test can hold a group
+ * larger than the objects one workerd process can open: a call to any member outside `real`
+ * is answered "parked" (what such a member's object answers) without waking its object. Calls
+ * are recorded: direct ones by member, relayed ones by shard size.
+ */
+export async function fakeOfflineMembers(
+  stub: ChatStub,
+  real: ReadonlySet<string>,
+): Promise<{ direct: string[]; relayed: number[] }> {
+  const direct: string[] = [];
+  const relayed: number[] = [];
+  const parked = () => ({ parked: Date.now() * 1_000 });
+  await runInDurableObject(stub, (chat: ChatObject) => {
+    const outbound = internals(chat).outbound;
+    const { deliver, relay } = outbound;
+    outbound.deliver = (userId, delivery) => {
+      direct.push(userId);
+      return real.has(userId) ? deliver(userId, delivery) : Promise.resolve(parked());
+    };
+    outbound.relay = async (shard, userIds, delivery) => {
+      relayed.push(userIds.length);
+      const wake = userIds.filter((u) => real.has(u));
+      const woken = wake.length > 0 ? await relay(shard, wake, delivery) : [];
+      return [...woken, ...userIds.filter((u) => !real.has(u)).map((userId) => ({ userId, answer: parked() }))];
+    };
+  });
+  return { direct, relayed };
 }
 
 export interface RecordedDeliveries {
