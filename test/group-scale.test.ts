@@ -4,6 +4,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_MAX_GROUP_MEMBERS, PING } from "../protocol";
+import { pingBarrier } from "./helpers/barrier";
+import { flushReceipts } from "./helpers/chat-internals";
 import { api, connect, type Frame, type TestSocket, tokenFor, unique, user } from "./helpers/client";
 import { chatStub, chatsOf, createGroup, fanoutSettled, inBatches, pollUntil } from "./helpers/groups";
 
@@ -115,15 +117,18 @@ describe(`a group of ${SIZE} members, ${CONNECTED} of them connected`, () => {
         return info.ok ? info.value[status].length : -1;
       };
       expect(await pollUntil(holders, (n) => n === SIZE - 2, 30_000)).toBe(SIZE - 2);
-      // Past the coalescing window: nothing may claim that all have it while one member lacks it.
-      await new Promise((r) => setTimeout(r, 600));
+      // Whatever the chat owes the owner now is pushed, and a ping answered after it comes last:
+      // nothing may claim that all have it while one member lacks it.
+      await flushReceipts(chatStub(chatId));
+      await pingBarrier(ownerSocket);
       expect(ownerSocket.frames.filter(isReceipt).some((f) => (f.seq as number) >= seq)).toBe(false);
 
       const last = sockets.find((s) => s.userId === lastMember)?.socket as TestSocket;
       last.send({ type: frameType, chatId, seq });
       const all = await ownerSocket.next((f) => isReceipt(f) && f.seq === seq, 30_000);
       expect(all).toEqual({ type: "receipt", chatId, seq, status });
-      await new Promise((r) => setTimeout(r, 600));
+      await flushReceipts(chatStub(chatId));
+      await pingBarrier(ownerSocket);
       const receipts = ownerSocket.frames.filter(isReceipt);
       expect(receipts.length).toBeLessThanOrEqual(5);
       expect(receipts.at(-1)).toEqual({ type: "receipt", chatId, seq, status });
