@@ -256,6 +256,7 @@ export async function measureAll(bench: Bench, nodeEcho: BenchServer, build: Wor
           windowMs: w.windowMs,
           workerCallsPerMsg: w.workerCalls,
           writesPerMsg: w.writes,
+          noopWritesPerMsg: w.noopWrites,
           oneIsolate: f.oneIsolate,
         };
         R.push(

@@ -14,6 +14,7 @@ export interface CountersView {
     commits: number;
     writes: number;
     transactions: number;
+    noopWrites: number;
   };
   /** Calls between objects (RPC methods, from an object's `env`); `fetch` is counted apart. */
   calls: Counts;
@@ -27,4 +28,6 @@ export interface CountersView {
   writes: Counts;
   /** `transactionSync` calls by class. */
   transactions: Counts;
+  /** Statements that would write but changed no row (e.g. CREATE TABLE IF NOT EXISTS), by class: no commit. */
+  noopWrites: Counts;
 }

@@ -29,6 +29,8 @@ interface State {
   writes: Counts;
   /** `transactionSync` calls by class. */
   transactions: Counts;
+  /** Writing statements that changed no row, by class (not counted as writes). */
+  noopWrites: Counts;
   since: number;
 }
 
@@ -39,6 +41,7 @@ const fresh = (): State => ({
   commits: {},
   writes: {},
   transactions: {},
+  noopWrites: {},
   since: Date.now(),
 });
 
@@ -64,6 +67,7 @@ export function readCounters(): CountersView {
       commits: sum(s.commits),
       writes: sum(s.writes),
       transactions: sum(s.transactions),
+      noopWrites: sum(s.noopWrites),
     },
     calls: s.calls,
     fetches: s.fetches,
@@ -71,6 +75,7 @@ export function readCounters(): CountersView {
     commits: s.commits,
     writes: s.writes,
     transactions: s.transactions,
+    noopWrites: s.noopWrites,
   };
 }
 
@@ -157,6 +162,10 @@ class CommitMeter {
     }, 0);
   }
 
+  noop(): void {
+    bump(state.noopWrites, this.className);
+  }
+
   transaction(): void {
     bump(state.transactions, this.className);
   }
@@ -172,9 +181,15 @@ function countingSql(sql: SqlStorage, meter: CommitMeter): SqlStorage {
       const fn = value as (...args: unknown[]) => unknown;
       if (prop === "exec")
         return (query: string, ...bindings: unknown[]) => {
-          const cursor = Reflect.apply(fn, target, [query, ...bindings]);
-          // Counted after exec, which throws on bad SQL before writing anything.
-          if (!readsOnly(query)) meter.write();
+          const cursor = Reflect.apply(fn, target, [query, ...bindings]) as SqlStorageCursor<
+            Record<string, SqlStorageValue>
+          >;
+          // Counted after exec, which throws on bad SQL before writing anything, and has run the
+          // statement: one that changed no row (CREATE TABLE IF NOT EXISTS on a wake) commits nothing.
+          if (!readsOnly(query)) {
+            if (cursor.rowsWritten > 0) meter.write();
+            else meter.noop();
+          }
           return cursor;
         };
       return fn.bind(target);
