@@ -9,6 +9,7 @@ import { describe, expect, it } from "vitest";
 import { messageBarrier, pingBarrier } from "./helpers/barrier";
 import { recordDeliveries } from "./helpers/chat-internals";
 import { connect, type Frame, history, sendMany, type TestSocket } from "./helpers/client";
+import { evict } from "./helpers/evict";
 import { addMember, chatStub, chatsOf, createGroup, fanoutSettled, removeMember, users } from "./helpers/groups";
 
 const texts = (s: TestSocket) => s.frames.filter((f) => f.type === "message" && f.kind === "text");
@@ -32,6 +33,15 @@ describe("fan-out to who is online", () => {
     // Each round calls bob alone: alice's object takes her copies from the acks.
     expect(new Set(recorded.calls)).toEqual(new Set([bob.id]));
     expect(recorded.calls.length).toBeLessThanOrEqual(5);
+
+    // The chat remembers who parked across a restart: the next message still calls bob alone.
+    await evict(chatStub(chatId));
+    const again = await recordDeliveries(chatStub(chatId));
+    const next = (await sendMany(a, chatId, 1, "after-restart"))[0]?.seq;
+    await b.next((f) => f.type === "message" && f.seq === next);
+    expect(await fanoutSettled(chatId)).toEqual([]);
+    await again.restore();
+    expect(again.calls).toEqual([bob.id]);
     a.close();
     b.close();
   });

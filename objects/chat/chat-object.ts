@@ -61,7 +61,7 @@ export class ChatObject extends DurableObject<Env> {
   private readonly outbound = new Outbound(this.env);
   private readonly fanout: Fanout;
   /** Members with no device connected: skipped by the fan-out until they resume. */
-  private readonly parked = new ParkedMembers();
+  private readonly parked: ParkedMembers;
   private readonly core: ChatCore;
   /** Membership changes for groups: create, add, remove, leave, promote. */
   private readonly groups: GroupAdmin;
@@ -72,6 +72,7 @@ export class ChatObject extends DurableObject<Env> {
     super(ctx, env);
     this.db = drizzle(ctx.storage, { schema });
     this.log = logStatements(this.db);
+    this.parked = new ParkedMembers(this.db);
     this.fanout = new Fanout(
       (userIds, delivery) => this.outbound.deliverMany(userIds, delivery),
       (userId, answer) => this.answered(userId, answer),
@@ -89,6 +90,7 @@ export class ChatObject extends DurableObject<Env> {
       await this.migrate();
       this.chat = loadChat(this.db);
       if (this.chat) this.fanout.deliveredSeq = this.chat.fannedOutSeq;
+      this.parked.load();
     });
   }
 

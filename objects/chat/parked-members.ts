@@ -1,20 +1,53 @@
 /**
  * Members whose user objects said no device of theirs is connected: the chat delivers nothing
  * to them until they resume (a device connects). Each park and resume carries the user
- * object's stamp, so a park answer that crossed a later resume on the way is ignored. Memory
- * only: after a restart every member gets the next delivery, and those still offline park again.
+ * object's stamp, so a park answer that crossed a later resume on the way is ignored.
+ *
+ * The set is kept in the chat's SQLite too, so that a chat waking up (after hibernation or a
+ * restart) does not call every offline member again. Parks from one round are written together
+ * a few milliseconds later (one commit); a resume is written at once. A park lost in a crash
+ * only costs that member one more delivery, which parks it again.
  */
+import { inArray } from "drizzle-orm";
+import type { ChatDb } from "./log";
+import * as schema from "./schema";
+
+const WRITE_DELAY_MS = 5;
+
 export class ParkedMembers {
   private readonly parked = new Set<string>();
   private readonly resumedAt = new Map<string, number>();
+  private readonly unwritten = new Set<string>();
+  private timer: ReturnType<typeof setTimeout> | null = null;
+
+  constructor(private readonly db: ChatDb) {}
+
+  /** Reads the parked members stored by an earlier run. */
+  load(): void {
+    for (const { userId } of this.db.select().from(schema.parkedMembers).all()) this.parked.add(userId);
+  }
 
   park(userId: string, stamp: number): void {
-    if ((this.resumedAt.get(userId) ?? 0) < stamp) this.parked.add(userId);
+    if ((this.resumedAt.get(userId) ?? 0) >= stamp || this.parked.has(userId)) return;
+    this.parked.add(userId);
+    this.unwritten.add(userId);
+    this.timer ??= setTimeout(() => this.write(), WRITE_DELAY_MS);
   }
 
   resume(userId: string, stamp: number): void {
-    this.parked.delete(userId);
     this.resumedAt.set(userId, Math.max(stamp, this.resumedAt.get(userId) ?? 0));
+    this.forget(userId);
+  }
+
+  /** The member is no longer parked (it resumed, left, or is being added back). */
+  forget(userId: string): void {
+    if (!this.parked.delete(userId)) return;
+    if (!this.unwritten.delete(userId)) {
+      this.db
+        .delete(schema.parkedMembers)
+        .where(inArray(schema.parkedMembers.userId, [userId]))
+        .run();
+    }
   }
 
   /** The members to deliver to: those not parked. */
@@ -22,12 +55,17 @@ export class ParkedMembers {
     return [...members].filter((u) => !this.parked.has(u));
   }
 
-  forget(userId: string): void {
-    this.parked.delete(userId);
-    this.resumedAt.delete(userId);
-  }
-
-  get size(): number {
-    return this.parked.size;
+  private write(): void {
+    this.timer = null;
+    const rows = [...this.unwritten].map((userId) => ({ userId }));
+    this.unwritten.clear();
+    // Statements of one synchronous run share one commit; batches keep each statement small.
+    for (let i = 0; i < rows.length; i += 100) {
+      this.db
+        .insert(schema.parkedMembers)
+        .values(rows.slice(i, i + 100))
+        .onConflictDoNothing()
+        .run();
+    }
   }
 }

@@ -47,3 +47,8 @@ export const formerMembers = sqliteTable(
   },
   (t) => [primaryKey({ columns: [t.userId, t.leftSeq] }), index("former_members_left").on(t.leftSeq)],
 );
+
+/** Members whose objects said no device of theirs is connected: fan-out skips them until they resume. */
+export const parkedMembers = sqliteTable("parked_members", {
+  userId: text("user_id").primaryKey(),
+});

@@ -128,7 +128,8 @@ export class Inbox {
   /** News in `chatId` while no device is connected: written at once, so that `ready` names it. */
   park(chatId: string, type: ChatType, title: string | null, lastSeq: number): void {
     const row = this.rows.get(chatId);
-    if (row?.active && row.parked && row.lastSeq >= lastSeq) return;
+    // Parked already: the chat learns of this user again only when it resumes, which reads the log's end.
+    if (row?.active && row.parked) return;
     this.rows.set(chatId, {
       chatId,
       type,

@@ -1,0 +1,3 @@
+CREATE TABLE `parked_members` (
+	`user_id` text PRIMARY KEY NOT NULL
+);
