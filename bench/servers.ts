@@ -64,12 +64,13 @@ function capnpConfig(build: WorkerBuild, port: number, state: string, vars: Reco
     ...[
       ["USER", "UserObject"],
       ["CHAT", "ChatObject"],
+      ["RELAY", "RelayObject"],
       ["ECHO", "EchoObject"],
       ["ECHO_KV", "EchoKvObject"],
       ["FLOOR", "FloorObject"],
     ].map(([b, c]) => `(name = ${q(b)}, durableObjectNamespace = ${q(c)})`),
   ].join(",\n    ");
-  const classes = ["UserObject", "ChatObject", "EchoObject", "EchoKvObject", "FloorObject"]
+  const classes = ["UserObject", "ChatObject", "RelayObject", "EchoObject", "EchoKvObject", "FloorObject"]
     .map((c) => `(className = ${q(c)}, uniqueKey = ${q(`edge-chat-${c}`)}, enableSql = ${c !== "EchoKvObject"})`)
     .join(",\n    ");
   return `using Workerd = import "/workerd/workerd.capnp";

@@ -35,6 +35,7 @@ const options = {
   durableObjects: {
     USER: { className: "UserObject", useSQLite: true },
     CHAT: { className: "ChatObject", useSQLite: true },
+    RELAY: { className: "RelayObject", useSQLite: true },
     ECHO: { className: "EchoObject", useSQLite: true },
     ECHO_KV: { className: "EchoKvObject" },
     FLOOR: { className: "FloorObject", useSQLite: true },

@@ -84,7 +84,7 @@ export function resetCounters(): void {
 }
 
 /** The binding names of the app's namespaces and the classes they hold. */
-const NAMESPACES: Record<string, string> = { CHAT: "ChatObject", USER: "UserObject" };
+const NAMESPACES: Record<string, string> = { CHAT: "ChatObject", USER: "UserObject", RELAY: "RelayObject" };
 
 /** A stub whose every RPC call is counted; `fetch` apart; `id`, `name` and `then` are not calls. */
 function countingStub<T extends object>(stub: T, caller: string, callee: string): T {

@@ -7,7 +7,11 @@
  * objects below count: the app's classes under their own names, handed a counting `env` and
  * `ctx.storage`.
  */
-import app, { ChatObject as AppChatObject, UserObject as AppUserObject } from "../../worker/index";
+import app, {
+  ChatObject as AppChatObject,
+  RelayObject as AppRelayObject,
+  UserObject as AppUserObject,
+} from "../../worker/index";
 import { countingEnv, countStorage, readCounters, resetCounters } from "./counters";
 import type { EchoKvObject, EchoObject } from "./echo-object";
 import type { FloorObject } from "./floor-object";
@@ -19,6 +23,13 @@ export class ChatObject extends AppChatObject {
   constructor(ctx: DurableObjectState, env: Env) {
     countStorage(ctx, "ChatObject");
     super(ctx, countingEnv(env, "ChatObject"));
+  }
+}
+
+export class RelayObject extends AppRelayObject {
+  constructor(ctx: DurableObjectState, env: Env) {
+    countStorage(ctx, "RelayObject");
+    super(ctx, countingEnv(env, "RelayObject"));
   }
 }
 
