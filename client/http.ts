@@ -4,43 +4,23 @@
  */
 import type { z } from "zod";
 import type { ErrorBody, ErrorCode } from "../protocol/errors";
-import type { Message } from "../protocol/frames";
-import type { addMemberBody, createChatBody, devTokenBody, Role, setRoleBody } from "../protocol/http";
-import type { ChatType } from "../protocol/ids";
+import type {
+  addMemberBody,
+  ChatDetails,
+  ChatSummary,
+  createChatBody,
+  devTokenBody,
+  HistoryPage,
+  HistoryQuery,
+  MessageReceipts,
+  Presence,
+  Role,
+  setRoleBody,
+} from "../protocol/http";
 
-export interface ChatSummary {
-  chatId: string;
-  type: ChatType;
-  title: string | null;
-  lastSeq: number;
-  readSeq: number;
-}
-
-export interface ChatDetails {
-  chatId: string;
-  type: ChatType;
-  title: string | null;
-  members: { userId: string; role: Role }[];
-}
-
-export interface HistoryPage {
-  messages: Message[];
-  more: boolean;
-}
-
-export type HistoryQuery = { after?: number; before?: number; limit?: number };
-
-export interface Receipts {
-  seq: number;
-  delivered: string[];
-  read: string[];
-}
-
-export interface Presence {
-  userId: string;
-  online: boolean;
-  lastSeen: number | null;
-}
+export type { ChatDetails, ChatSummary, HistoryPage, HistoryQuery, Presence } from "../protocol/http";
+/** Message info: who holds and who has read one message. */
+export type Receipts = MessageReceipts;
 
 export class ChatApiError extends Error {
   constructor(

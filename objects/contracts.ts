@@ -2,7 +2,13 @@
  * What crosses between the Worker, the user objects and the chat objects: the arguments and
  * answers of their RPC methods. Types only; each object's public methods are its RPC API.
  */
-import type { ChatType, Message, Role, ServerFrame } from "../protocol";
+import type { ChatDetails, ChatType, Message, MessageReceipts, ServerFrame } from "../protocol";
+
+export type { ChatSummary, HistoryPage, HistoryQuery } from "../protocol";
+/** A chat as its members see it (`GET /v1/chats/:chatId`). */
+export type ChatView = ChatDetails;
+/** Message info: who holds and who has read one message. */
+export type MessageInfo = MessageReceipts;
 
 export type { Outcome, Refusal } from "./outcome";
 
@@ -61,40 +67,6 @@ export interface DeliveryResult {
 /** A member coming back online in a chat that parked it: where the chat's log stands now. */
 export interface ResumeAnswer {
   lastSeq: number;
-}
-
-export interface ChatView {
-  chatId: string;
-  type: ChatType;
-  title: string | null;
-  members: { userId: string; role: Role }[];
-}
-
-export interface HistoryQuery {
-  after?: number;
-  before?: number;
-  limit?: number;
-}
-
-export interface HistoryPage {
-  messages: Message[];
-  more: boolean;
-}
-
-/** Message info: who holds and who has read one message. */
-export interface MessageInfo {
-  seq: number;
-  delivered: string[];
-  read: string[];
-}
-
-/** One row of `GET /v1/chats`. */
-export interface ChatSummary {
-  chatId: string;
-  type: ChatType;
-  title: string | null;
-  lastSeq: number;
-  readSeq: number;
 }
 
 export type PresenceFrame = Extract<ServerFrame, { type: "presence" }>;

@@ -1,7 +1,7 @@
 /** Bodies and query strings of the HTTP routes of protocol v1. */
 import { z } from "zod";
-import { bodySchema } from "./frames";
-import { clientMsgIdSchema, userIdSchema } from "./ids";
+import { bodySchema, type Message } from "./frames";
+import { type ChatType, clientMsgIdSchema, userIdSchema } from "./ids";
 import { MAX_GROUP_MEMBERS_CAP, MAX_TITLE_LENGTH } from "./limits";
 
 export const createChatBody = z.discriminatedUnion("type", [
@@ -35,3 +35,46 @@ export const historyQuery = z
   .refine((q) => q.limit === undefined || q.limit > 0, "limit must be positive");
 
 export const devTokenBody = z.strictObject({ userId: userIdSchema });
+
+/** `GET /v1/chats`: one row per chat of the caller. */
+export interface ChatSummary {
+  chatId: string;
+  type: ChatType;
+  title: string | null;
+  lastSeq: number;
+  readSeq: number;
+}
+
+/** `GET /v1/chats/:chatId`. */
+export interface ChatDetails {
+  chatId: string;
+  type: ChatType;
+  title: string | null;
+  members: { userId: string; role: Role }[];
+}
+
+/** `GET /v1/chats/:chatId/messages` (and the `history` frame's query and page). */
+export interface HistoryQuery {
+  after?: number;
+  before?: number;
+  limit?: number;
+}
+
+export interface HistoryPage {
+  messages: Message[];
+  more: boolean;
+}
+
+/** `GET /v1/chats/:chatId/messages/:seq/receipts`: who holds and who has read one message. */
+export interface MessageReceipts {
+  seq: number;
+  delivered: string[];
+  read: string[];
+}
+
+/** `GET /v1/users/:userId/presence`. */
+export interface Presence {
+  userId: string;
+  online: boolean;
+  lastSeen: number | null;
+}

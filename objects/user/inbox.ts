@@ -108,18 +108,7 @@ export class Inbox {
   upsert(chatId: string, type: ChatType, title: string | null, lastSeq: number): InboxRow {
     const row = this.rows.get(chatId);
     if (row && row.lastSeq >= lastSeq && row.title === title && row.active) return row;
-    const next: InboxRow = {
-      chatId,
-      type,
-      title,
-      lastSeq: Math.max(row?.lastSeq ?? 0, lastSeq),
-      readSeq: row?.readSeq ?? 0,
-      deliveredSeq: row?.deliveredSeq ?? 0,
-      active: true,
-      parked: row?.parked ?? false,
-    };
-    this.rows.set(chatId, next);
-    this.dirtyChats.add(chatId);
+    const next = this.put(row, { chatId, type, title, lastSeq, parked: row?.parked ?? false });
     if (row?.active) this.scheduleFlush();
     else this.flush();
     return next;
@@ -130,18 +119,25 @@ export class Inbox {
     const row = this.rows.get(chatId);
     // Parked already: the chat learns of this user again only when it resumes, which reads the log's end.
     if (row?.active && row.parked) return;
-    this.rows.set(chatId, {
-      chatId,
-      type,
-      title,
-      lastSeq: Math.max(row?.lastSeq ?? 0, lastSeq),
+    this.put(row, { chatId, type, title, lastSeq, parked: true });
+    this.flush();
+  }
+
+  /** The row after `row` (if any) with these values, active, its seq never moving back; marked dirty. */
+  private put(
+    row: InboxRow | undefined,
+    next: Pick<InboxRow, "chatId" | "type" | "title" | "lastSeq" | "parked">,
+  ): InboxRow {
+    const written: InboxRow = {
+      ...next,
+      lastSeq: Math.max(row?.lastSeq ?? 0, next.lastSeq),
       readSeq: row?.readSeq ?? 0,
       deliveredSeq: row?.deliveredSeq ?? 0,
       active: true,
-      parked: true,
-    });
-    this.dirtyChats.add(chatId);
-    this.flush();
+    };
+    this.rows.set(next.chatId, written);
+    this.dirtyChats.add(next.chatId);
+    return written;
   }
 
   /** The chats that parked this user: each resumes when a device connects. */
