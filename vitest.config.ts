@@ -30,7 +30,7 @@ function workersProject(
 
 /**
  * Tests with limits lifted: every probe must reach the membership check, so no send limit may
- * refuse one first; and a group may have as many members as any deployment allows.
+ * refuse one first; and a group may have as many members as a deployment may allow.
  */
 const UNLIMITED = ["test/security.test.ts", "test/group-10k.test.ts"];
 

@@ -114,7 +114,7 @@ describe("eviction", () => {
     expect(back.seq).toBe(3);
     for (const s of [a1, a2]) expect(await s.next((f) => f.type === "message" && f.seq === 3)).toBeTruthy();
     // A last message from the laptop reaches the phone from its own object and the peer through
-    // the chat: any echo or second copy of 1..3 would have come first.
+    // the chat, so an echo or a second copy of 1..3 would have come first.
     expect(await messageBarrier(chatId, a2, [a1, b])).toBe(4);
     expect(a1.all("message").map((m) => m.seq)).toEqual([3, 4]);
     expect(b.all("message").map((m) => m.seq)).toEqual([1, 2, 4]);
