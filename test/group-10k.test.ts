@@ -8,13 +8,13 @@
  */
 import { evictDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { RELAY_BATCH } from "../objects/chat/outbound";
 import { MAX_GROUP_MEMBERS_CAP, MAX_LISTED_MEMBERS, newGroupChatId } from "../protocol";
 import { fakeOfflineMembers } from "./helpers/chat-internals";
 import { api, connect, json, tokenFor, unique, user } from "./helpers/client";
 import { addMember, chatStub, expectError, fanoutSettled, removeMember, systemAt } from "./helpers/groups";
 
 const SIZE = MAX_GROUP_MEMBERS_CAP;
-const RELAY_BATCH = 512;
 
 describe(`a group of ${SIZE} members`, () => {
   it("works end to end; the round to all members is split over relays, later ones reach the online only", async () => {

@@ -16,23 +16,8 @@
 
 import type { CountersView, Counts } from "./counters-view";
 
-interface State {
-  /** Calls between objects by `Caller->Callee.method` (RPC methods; `fetch` is counted apart). */
-  calls: Counts;
-  /** `fetch` on a stub, by `Caller->Callee` (the Worker forwarding a WebSocket upgrade). */
-  fetches: Counts;
-  /** Calls by the Worker (not an object) by `Worker->Callee.method`. */
-  workerCalls: Counts;
-  /** Commits by class. */
-  commits: Counts;
-  /** Write statements (SQL and storage writes) by class. */
-  writes: Counts;
-  /** `transactionSync` calls by class. */
-  transactions: Counts;
-  /** Writing statements that changed no row, by class (not counted as writes). */
-  noopWrites: Counts;
-  since: number;
-}
+/** The counts `/bench/counters` answers (see `CountersView`), and when counting started. */
+type State = Omit<CountersView, "isolate" | "sinceMs" | "totals"> & { since: number };
 
 const fresh = (): State => ({
   calls: {},

@@ -19,11 +19,7 @@ export class EchoObject extends DurableObject {
   }
 
   override async fetch(request: Request): Promise<Response> {
-    if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket")
-      return new Response("expected a WebSocket", { status: 400 });
-    const pair = new WebSocketPair();
-    this.ctx.acceptWebSocket(pair[1]);
-    return new Response(null, { status: 101, webSocket: pair[0] });
+    return acceptUpgrade(this.ctx, request);
   }
 
   /** Sends `frame` to each of this object's sockets; answers how many. */
@@ -56,3 +52,12 @@ export class EchoObject extends DurableObject {
 
 /** The same echo on a Durable Object without SQLite storage: what a hibernated socket costs without a database. */
 export class EchoKvObject extends EchoObject {}
+
+/** Accepts a WebSocket upgrade with the hibernation API, as the user object does; 400 otherwise. */
+export function acceptUpgrade(ctx: DurableObjectState, request: Request): Response {
+  if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket")
+    return new Response("expected a WebSocket", { status: 400 });
+  const pair = new WebSocketPair();
+  ctx.acceptWebSocket(pair[1]);
+  return new Response(null, { status: 101, webSocket: pair[0] });
+}

@@ -5,7 +5,7 @@
  * nothing is checked: what is left is the runtime's cost of the calls and the socket sends.
  */
 import { DurableObject } from "cloudflare:workers";
-import type { EchoObject } from "./echo-object";
+import { acceptUpgrade, type EchoObject } from "./echo-object";
 
 export interface FloorRequest {
   floor: { prefix: string; count: number; concurrency: number; frame: string };
@@ -17,11 +17,7 @@ interface FloorEnv {
 
 export class FloorObject extends DurableObject<FloorEnv> {
   override async fetch(request: Request): Promise<Response> {
-    if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket")
-      return new Response("expected a WebSocket", { status: 400 });
-    const pair = new WebSocketPair();
-    this.ctx.acceptWebSocket(pair[1]);
-    return new Response(null, { status: 101, webSocket: pair[0] });
+    return acceptUpgrade(this.ctx, request);
   }
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {

@@ -1,7 +1,7 @@
 /**
  * Fan-out of stored messages to the members' user objects, after the commit.
- * Messages queue up while a round is in flight and go out together in the next round, one call
- * per member, in seq order. A member whose call fails is remembered and retried by the chat's
+ * Messages queue up while a round is in flight and go out together in the next round, one
+ * delivery per member who has not parked (see `../../docs/fan-out.md`), in seq order. A member whose call fails is remembered and retried by the chat's
  * alarm; the user object repairs any gap from the log, so a retry needs only the latest seq.
  * A message sent over a socket is not delivered back to its sender's object: that object
  * takes it from the ack (see `../own-copies.ts`).
@@ -15,7 +15,6 @@ export function deliveryOf(chat: Pick<ChatState, "chatId" | "type" | "title">, m
   return { chatId: chat.chatId, type: chat.type, title: chat.title, messages };
 }
 
-export type DeliverFn = (userId: string, delivery: Delivery) => Promise<DeliveryAnswer>;
 /** Delivers one delivery to many members (directly, or through relay objects); one result each. */
 export type DeliverManyFn = (userIds: string[], delivery: Delivery) => Promise<DeliveryResult[]>;
 /** What the chat does with a member's answer (it parked, or handed over receipts). */

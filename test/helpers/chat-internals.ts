@@ -103,25 +103,30 @@ export interface RecordedDeliveries {
   restore(): Promise<void>;
 }
 
-/** Records every delivery call the chat makes from now on (they still go through). */
-export async function recordDeliveries(stub: ChatStub): Promise<RecordedDeliveries> {
-  const calls: string[] = [];
+type Deliver = ChatInternals["outbound"]["deliver"];
+
+/** Replaces the chat's delivery call by `wrap(real)` until `restore` puts the real one back. */
+async function wrapDeliver(stub: ChatStub, wrap: (real: Deliver) => Deliver): Promise<() => Promise<void>> {
   const real = await runInDurableObject(stub, (chat: ChatObject) => {
     const outbound = internals(chat).outbound;
     const original = outbound.deliver;
-    outbound.deliver = (userId, delivery) => {
-      calls.push(userId);
-      return original(userId, delivery);
-    };
+    outbound.deliver = wrap(original);
     return original;
   });
-  return {
-    calls,
-    restore: () =>
-      runInDurableObject(stub, (chat: ChatObject) => {
-        internals(chat).outbound.deliver = real;
-      }),
-  };
+  return () =>
+    runInDurableObject(stub, (chat: ChatObject) => {
+      internals(chat).outbound.deliver = real;
+    });
+}
+
+/** Records every delivery call the chat makes from now on (they still go through). */
+export async function recordDeliveries(stub: ChatStub): Promise<RecordedDeliveries> {
+  const calls: string[] = [];
+  const restore = await wrapDeliver(stub, (real) => (userId, delivery) => {
+    calls.push(userId);
+    return real(userId, delivery);
+  });
+  return { calls, restore };
 }
 
 export interface InjectedFaults {
@@ -138,22 +143,11 @@ export interface InjectedFaults {
  */
 export async function failEveryNthDelivery(stub: ChatStub, n: number): Promise<InjectedFaults> {
   const failed: string[] = [];
-  const real = await runInDurableObject(stub, (chat: ChatObject) => {
-    const outbound = internals(chat).outbound;
-    const original = outbound.deliver;
-    let calls = 0;
-    outbound.deliver = (userId, delivery) => {
-      if (++calls % n !== 0) return original(userId, delivery);
-      failed.push(userId);
-      return Promise.reject(new Error("injected fan-out fault"));
-    };
-    return original;
+  let calls = 0;
+  const restore = await wrapDeliver(stub, (real) => (userId, delivery) => {
+    if (++calls % n !== 0) return real(userId, delivery);
+    failed.push(userId);
+    return Promise.reject(new Error("injected fan-out fault"));
   });
-  return {
-    failed,
-    restore: () =>
-      runInDurableObject(stub, (chat: ChatObject) => {
-        internals(chat).outbound.deliver = real;
-      }),
-  };
+  return { failed, restore };
 }
