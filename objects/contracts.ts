@@ -2,7 +2,7 @@
  * What crosses between the Worker, the user objects and the chat objects: the arguments and
  * answers of their RPC methods. Types only; each object's public methods are its RPC API.
  */
-import type { ChatDetails, ChatType, Message, MessageReceipts, ServerFrame } from "../protocol";
+import type { ChatDetails, ChatType, Message, MessageReceipts, SendableKind, ServerFrame } from "../protocol";
 
 export type { ChatSummary, HistoryPage, HistoryQuery } from "../protocol";
 /** A chat as its members see it (`GET /v1/chats/:chatId`). */
@@ -16,6 +16,10 @@ export type { Outcome, Refusal } from "./outcome";
 export interface SendItem {
   clientMsgId: string;
   body: string;
+  /** Default `text`; an edit, delete or reaction names its `target`, a reply its `replyTo`. */
+  kind?: SendableKind;
+  target?: number;
+  replyTo?: number;
   /** The sending device, when the send came over a socket: its user object takes its own copy from the ack. */
   deviceId?: string;
 }
@@ -67,6 +71,8 @@ export interface DeliveryResult {
 /** A member coming back online in a chat that parked it: where the chat's log stands now. */
 export interface ResumeAnswer {
   lastSeq: number;
+  /** The member's unread count after the read mark it gave (or the chat's, if later). */
+  unread: number;
 }
 
 export type PresenceFrame = Extract<ServerFrame, { type: "presence" }>;

@@ -19,6 +19,10 @@ export interface Settings {
   allowedOrigins: ReadonlySet<string> | null;
   /** How long a user object may keep inbox updates of online members in memory before writing them. */
   inboxFlushMs: number;
+  /** How long after sending it a sender may edit a message (`EDIT_WINDOW_S`). */
+  editWindowMs: number;
+  /** How long after sending it a sender may delete a message for everyone (`DELETE_WINDOW_S`). */
+  deleteWindowMs: number;
 }
 
 export const DEFAULT_SEND_RATE_PER_SECOND = 20;
@@ -26,6 +30,8 @@ export const DEFAULT_SEND_BURST = 100;
 export const DEFAULT_MAX_SOCKETS_PER_USER = 10;
 export const DEFAULT_FLOOD_CLOSE_AFTER = 1_000;
 export const DEFAULT_INBOX_FLUSH_MS = 30_000;
+export const DEFAULT_EDIT_WINDOW_S = 900;
+export const DEFAULT_DELETE_WINDOW_S = 172_800;
 
 function positiveInt(value: unknown, fallback: number): number {
   const n = typeof value === "string" ? Number(value) : typeof value === "number" ? value : Number.NaN;
@@ -42,6 +48,8 @@ export function settingsOf(env: object): Settings {
     floodCloseAfter: positiveInt(vars.FLOOD_CLOSE_AFTER, DEFAULT_FLOOD_CLOSE_AFTER),
     allowedOrigins: originList(vars.ALLOWED_ORIGINS),
     inboxFlushMs: positiveInt(vars.INBOX_FLUSH_MS, DEFAULT_INBOX_FLUSH_MS),
+    editWindowMs: positiveInt(vars.EDIT_WINDOW_S, DEFAULT_EDIT_WINDOW_S) * 1000,
+    deleteWindowMs: positiveInt(vars.DELETE_WINDOW_S, DEFAULT_DELETE_WINDOW_S) * 1000,
   };
 }
 

@@ -3,6 +3,7 @@
  * server's replies and pushes. Commands may carry an `id`; every reply echoes it.
  */
 import * as z from "zod";
+import { type MessageKind, refineSendFields, sendFields } from "./entries";
 import type { ErrorCode } from "./errors";
 import { chatIdSchema, clientMsgIdSchema, userIdSchema } from "./ids";
 import { MAX_BODY_BYTES } from "./limits";
@@ -15,13 +16,16 @@ export const bodySchema = z
   .string()
   .refine((b) => utf8.encode(b).byteLength <= MAX_BODY_BYTES, `body over ${MAX_BODY_BYTES} bytes`);
 
-export const sendFrame = z.strictObject({
-  type: z.literal("send"),
-  id: frameId,
-  chatId: chatIdSchema,
-  clientMsgId: clientMsgIdSchema,
-  body: bodySchema,
-});
+export const sendFrame = z
+  .strictObject({
+    type: z.literal("send"),
+    id: frameId,
+    chatId: chatIdSchema,
+    clientMsgId: clientMsgIdSchema,
+    body: bodySchema,
+    ...sendFields,
+  })
+  .superRefine(refineSendFields);
 
 export const receivedFrame = z.strictObject({
   type: z.literal("received"),
@@ -78,8 +82,21 @@ export type SendFrame = z.infer<typeof sendFrame>;
 export type HistoryFrame = z.infer<typeof historyFrame>;
 export const CLIENT_FRAME_TYPES = ["send", "received", "read", "history", "typing", "watch", "ping"] as const;
 
-export type MessageKind = "text" | "system";
+export type { MessageKind } from "./entries";
 
+/** An attachment as a stored message carries it. */
+export interface AttachmentInfo {
+  id: string;
+  size: number;
+  contentType: string;
+  name: string;
+}
+
+/**
+ * A stored message: an entry of the chat's log. `edited`, `deleted` and `reactions` describe
+ * its current state (set only when they apply); `target` names the message an edit, delete or
+ * reaction changes, `replyTo` the one a message quotes.
+ */
 export interface Message {
   chatId: string;
   seq: number;
@@ -88,12 +105,21 @@ export interface Message {
   body: string;
   ts: number;
   kind: MessageKind;
+  target?: number;
+  replyTo?: number;
+  attachment?: AttachmentInfo;
+  edited?: true;
+  deleted?: true;
+  /** Emoji → the users who reacted with it, in the order they did. */
+  reactions?: Record<string, string[]>;
 }
 
 export interface ChatCursor {
   chatId: string;
   lastSeq: number;
   readSeq: number;
+  /** Text and attachment messages from others after `readSeq` that are not deleted. */
+  unread: number;
 }
 
 export type ReceiptStatus = "delivered" | "read";

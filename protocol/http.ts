@@ -1,5 +1,6 @@
 /** Bodies and query strings of the HTTP routes of protocol v1. */
 import { z } from "zod";
+import { refineSendFields, sendFields } from "./entries";
 import { bodySchema, type Message } from "./frames";
 import { type ChatType, clientMsgIdSchema, userIdSchema } from "./ids";
 import { MAX_GROUP_MEMBERS_CAP, MAX_TITLE_LENGTH } from "./limits";
@@ -22,7 +23,9 @@ export const addMemberBody = z.strictObject({ userId: userIdSchema, role: roleSc
 
 export const setRoleBody = z.strictObject({ role: roleSchema });
 
-export const sendMessageBody = z.strictObject({ clientMsgId: clientMsgIdSchema, body: bodySchema });
+export const sendMessageBody = z
+  .strictObject({ clientMsgId: clientMsgIdSchema, body: bodySchema, ...sendFields })
+  .superRefine(refineSendFields);
 
 const seqParam = z
   .string()
@@ -43,6 +46,8 @@ export interface ChatSummary {
   title: string | null;
   lastSeq: number;
   readSeq: number;
+  /** Text and attachment messages from others after `readSeq` that are not deleted. */
+  unread: number;
 }
 
 /** `GET /v1/chats/:chatId`. */

@@ -11,6 +11,10 @@ interface Env {
   MAX_SOCKETS_PER_USER?: string;
   /** Milliseconds a user object may keep online members' inbox updates in memory before writing them (default 30000). */
   INBOX_FLUSH_MS?: string;
+  /** Seconds after sending during which a sender may edit a message (default 900). */
+  EDIT_WINDOW_S?: string;
+  /** Seconds after sending during which a sender may delete a message for everyone (default 172800); group admins may always. */
+  DELETE_WINDOW_S?: string;
   /** Comma-separated exact origins allowed to open a WebSocket from a browser; unset allows every origin. */
   ALLOWED_ORIGINS?: string;
 }

@@ -9,7 +9,7 @@ import { DurableObject } from "cloudflare:workers";
 import { drizzle } from "drizzle-orm/durable-sqlite";
 import { migrate } from "drizzle-orm/durable-sqlite/migrator";
 import migrations from "../../migrations/chat/migrations";
-import { directChatMembers, type Message, type Role, type ServerFrame } from "../../protocol";
+import { directChatMembers, type Message, READABLE_KINDS, type Role, type ServerFrame } from "../../protocol";
 import type {
   Ack,
   ChatView,
@@ -25,6 +25,7 @@ import type {
 import { NOT_A_MEMBER, type Outcome, ok, refuse } from "../outcome";
 import { takesOwnCopy } from "../own-copies";
 import { settingsOf } from "../settings";
+import { applyChange, type ChangeStatements, changeStatements, refusalOf } from "./changes";
 import type { Append, ChatCore, ChatState } from "./chat-core";
 import { ChatReceipts } from "./chat-receipts";
 import { deliveryOf, Fanout } from "./fanout";
@@ -33,6 +34,7 @@ import { GroupAdmin } from "./group-admin";
 import {
   type ChatDb,
   type ChatTx,
+  countUnread,
   type Entry,
   findSend,
   insertMessage,
@@ -53,6 +55,7 @@ const CHECK_DELAY_MS = 10_000;
 export class ChatObject extends DurableObject<Env> {
   private readonly db: ChatDb;
   private readonly log: LogStatements;
+  private readonly changes: ChangeStatements;
   private chat: ChatState | null = null;
   private readonly settings = settingsOf(this.env);
   private schemaReady = false;
@@ -72,6 +75,7 @@ export class ChatObject extends DurableObject<Env> {
     super(ctx, env);
     this.db = drizzle(ctx.storage, { schema });
     this.log = logStatements(this.db);
+    this.changes = changeStatements(this.db);
     this.parked = new ParkedMembers(this.db);
     this.fanout = new Fanout(
       (userIds, delivery) => this.outbound.deliverMany(userIds, delivery),
@@ -149,27 +153,39 @@ export class ChatObject extends DurableObject<Env> {
   /**
    * Stores `items` in order, each under the next seq, in one transaction, and answers only
    * after it committed: each ack is built from what the transaction stored. A (sender,
-   * clientMsgId) seen before answers its first seq and ts and stores nothing. Fan-out starts
-   * after the commit.
+   * clientMsgId) seen before answers its first seq and ts and stores nothing. An item the rules
+   * refuse (see `./changes`) is answered with its refusal and stores nothing; the others are
+   * stored. Fan-out starts after the commit.
    */
-  async send(chatId: string, sender: string, items: SendItem[]): Promise<Outcome<Ack[]>> {
+  async send(chatId: string, sender: string, items: SendItem[]): Promise<Outcome<Outcome<Ack>[]>> {
     await this.prepare(chatId, sender);
     const access = this.access(chatId, sender);
     if (!access.ok) return access;
+    const chat = access.value;
     const ownCopies = new Set<number>();
     const resent: Message[] = [];
+    const resend = (seq: number): Outcome<Ack> => {
+      const message = readMessage(this.db, chatId, seq) as Message;
+      resent.push(message);
+      return ok({ seq: message.seq, ts: message.ts, duplicate: true, message });
+    };
+    const now = Date.now();
     const acks = this.commit(
       (_tx, _append, tryAppend) =>
-        items.map((item): Ack => {
-          const m = tryAppend({ sender, body: item.body, kind: "text", clientMsgId: item.clientMsgId });
-          if (!m) {
-            const first = findSend(this.log, sender, item.clientMsgId) as { seq: number };
-            const message = readMessage(this.db, chatId, first.seq) as Message;
-            resent.push(message);
-            return { seq: message.seq, ts: message.ts, duplicate: true, message };
+        items.map((item): Outcome<Ack> => {
+          const { clientMsgId, body, kind = "text", target, replyTo } = item;
+          if (kind !== "text" || replyTo !== undefined) {
+            // A resend is answered as the first send was, even once the rules would refuse it.
+            const first = findSend(this.log, sender, clientMsgId);
+            if (first) return resend(first.seq);
+            const refusal = refusalOf(this.log, chat, sender, item, now, this.settings);
+            if (refusal) return refusal;
           }
+          const m = tryAppend({ sender, body, kind, clientMsgId, target, replyTo });
+          if (!m) return resend((findSend(this.log, sender, clientMsgId) as { seq: number }).seq);
+          applyChange(this.changes, m);
           if (takesOwnCopy(item)) ownCopies.add(m.seq);
-          return { seq: m.seq, ts: m.ts, duplicate: false, message: m };
+          return ok({ seq: m.seq, ts: m.ts, duplicate: false, message: m });
         }),
       ownCopies,
     );
@@ -221,21 +237,22 @@ export class ChatObject extends DurableObject<Env> {
 
   /**
    * A device of `userId` is connecting: deliveries to it start again if the member was parked.
-   * Answers where the log stands, so that the user's `ready` names this chat if it has news.
+   * Answers where the log stands and the member's unread count after `readSeq` (its object's
+   * read mark), so that the user's `ready` names this chat if it has news.
    */
-  async resume(chatId: string, userId: string, stamp: number): Promise<Outcome<ResumeAnswer>> {
+  async resume(chatId: string, userId: string, stamp: number, readSeq = 0): Promise<Outcome<ResumeAnswer>> {
     await this.prepare(chatId, userId);
     const access = this.access(chatId, userId);
     if (!access.ok) return access;
     this.parked.resume(userId, stamp);
-    return ok({ lastSeq: access.value.lastSeq });
+    return ok(this.standing(access.value, userId, readSeq));
   }
 
-  /** Where the log stands, for a member; parking does not change. */
-  async lastSeqFor(chatId: string, userId: string): Promise<Outcome<ResumeAnswer>> {
+  /** Where the log stands and the member's unread count, as `resume` answers; parking does not change. */
+  async lastSeqFor(chatId: string, userId: string, readSeq = 0): Promise<Outcome<ResumeAnswer>> {
     await this.prepare(chatId, userId);
     const access = this.access(chatId, userId);
-    return access.ok ? ok({ lastSeq: access.value.lastSeq }) : access;
+    return access.ok ? ok(this.standing(access.value, userId, readSeq)) : access;
   }
 
   /** Retries failed deliveries, and after a restart re-announces the newest message to all. */
@@ -287,6 +304,13 @@ export class ChatObject extends DurableObject<Env> {
     };
   }
 
+  private standing(chat: ChatState, userId: string, readSeq: number): ResumeAnswer {
+    const member = chat.members.get(userId);
+    // What was said before the member joined is not unread for it.
+    const read = Math.max(readSeq, member?.readSeq ?? 0, member?.joinedSeq ?? 0);
+    return { lastSeq: chat.lastSeq, unread: countUnread(this.db, userId, read) };
+  }
+
   private hasTables(): boolean {
     return (
       this.ctx.storage.sql
@@ -334,7 +358,7 @@ export class ChatObject extends DurableObject<Env> {
     const last = fresh.at(-1);
     if (last) {
       chat.lastSeq = last.seq;
-      for (const m of fresh) if (m.kind === "text") this.receipts.noteSent(m.sender, m.seq);
+      for (const m of fresh) if (READABLE_KINDS.has(m.kind)) this.receipts.noteSent(m.sender, m.seq);
       this.scheduleCheck(CHECK_DELAY_MS);
       this.fanout.enqueue(fresh, ownCopies);
     }

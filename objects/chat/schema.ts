@@ -29,10 +29,34 @@ export const messages = sqliteTable(
     clientMsgId: text("client_msg_id").notNull(),
     body: text("body").notNull(),
     ts: integer("ts").notNull(),
-    kind: text("kind", { enum: ["text", "system"] }).notNull(),
+    kind: text("kind", { enum: ["text", "system", "attachment", "edit", "delete", "reaction"] }).notNull(),
+    /** The message an edit, delete or reaction changes. */
+    target: integer("target"),
+    /** The message a text quotes. */
+    replyTo: integer("reply_to"),
+    /** Set on a message that was edited: its body is the newest edit's. */
+    edited: integer("edited", { mode: "boolean" }).notNull().default(false),
+    /** Set on a message deleted for everyone: its body (and its edits' bodies) are erased. */
+    deleted: integer("deleted", { mode: "boolean" }).notNull().default(false),
   },
-  // System messages name their actor as sender but no client id of theirs.
-  (t) => [uniqueIndex("messages_sender_client_msg_id").on(t.sender, t.clientMsgId).where(sql`kind = 'text'`)],
+  (t) => [
+    // System messages name their actor as sender but no client id of theirs.
+    uniqueIndex("messages_sender_client_id").on(t.sender, t.clientMsgId).where(sql`kind <> 'system'`),
+    index("messages_target").on(t.target).where(sql`target IS NOT NULL`),
+  ],
+);
+
+/** The current reaction of each user on each message (the reaction entries are the log). */
+export const reactions = sqliteTable(
+  "reactions",
+  {
+    target: integer("target").notNull(),
+    userId: text("user_id").notNull(),
+    emoji: text("emoji").notNull(),
+    /** The reaction entry that set it: lists are in this order. */
+    seq: integer("seq").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.target, t.userId] })],
 );
 
 /** Receipts of members who left or were removed, kept so message info stays truthful. */

@@ -84,9 +84,11 @@ export class Inbound {
     const stamp = this.stamp();
     await mapLimit(chatIds, RESUME_CONCURRENCY, async (chatId) => {
       try {
-        const answer = await this.host.chat(chatId).resume(chatId, userId, stamp);
+        const readSeq = this.host.inbox.get(chatId)?.readSeq ?? 0;
+        const answer = await this.host.chat(chatId).resume(chatId, userId, stamp, readSeq);
         await this.withChatLock(chatId, async () => {
           this.host.inbox.resumed(chatId, answer.ok ? answer.value.lastSeq : 0);
+          if (answer.ok) this.host.inbox.setUnread(chatId, answer.value.unread);
         });
       } catch (err) {
         // The chat stays parked in the inbox: the next connect asks again.
@@ -95,11 +97,24 @@ export class Inbound {
     });
   }
 
-  /** Learns where the parked chats' logs stand, without resuming them (no device is connecting). */
-  async refreshParked(userId: string, chatIds: string[]): Promise<void> {
+  /**
+   * Learns where the logs of `chatIds` stand and their unread counts, without resuming them:
+   * for chats that parked this user or whose count went stale.
+   */
+  async refresh(userId: string, chatIds: string[]): Promise<void> {
     await mapLimit(chatIds, RESUME_CONCURRENCY, async (chatId) => {
-      const answer = await this.host.chat(chatId).lastSeqFor(chatId, userId);
-      if (answer.ok) this.host.inbox.noteLastSeq(chatId, answer.value.lastSeq);
+      try {
+        const readSeq = this.host.inbox.get(chatId)?.readSeq ?? 0;
+        const answer = await this.host.chat(chatId).lastSeqFor(chatId, userId, readSeq);
+        if (!answer.ok) return;
+        await this.withChatLock(chatId, async () => {
+          this.host.inbox.noteLastSeq(chatId, answer.value.lastSeq);
+          this.host.inbox.setUnread(chatId, answer.value.unread);
+        });
+      } catch (err) {
+        // The list shows what the inbox knows; the next one asks again.
+        console.warn(`user ${userId}: refreshing ${chatId} failed`, String(err));
+      }
     });
   }
 
@@ -135,7 +150,7 @@ export class Inbound {
     // A long gap is left to the devices, which fetch it with `history` when they see the jump.
     if (gap > 0 && gap <= MAX_GAP_REFILL) {
       fresh = [...(await this.fetchRange(chatId, userId, lastSeq, head.seq - 1)), ...fresh];
-    }
+    } else if (gap > 0) inbox.unreadUnknown(chatId);
     for (const m of fresh) {
       const text = JSON.stringify({ type: "message", ...m });
       const skip = this.host.ownCopies.senderDevice(userId, m);
@@ -146,6 +161,7 @@ export class Inbound {
     }
     const newest = fresh.at(-1) as Message;
     inbox.upsert(chatId, type, title, newest.seq);
+    inbox.countArrived(chatId, userId, fresh);
     if (delivery.left) inbox.deactivate(chatId);
   }
 

@@ -11,7 +11,7 @@
  */
 import { eq, sql } from "drizzle-orm";
 import type { DrizzleSqliteDODatabase } from "drizzle-orm/durable-sqlite";
-import type { ChatCursor, ChatType } from "../../protocol";
+import { type ChatCursor, type ChatType, type Message, READABLE_KINDS } from "../../protocol";
 import * as schema from "./schema";
 
 export type InboxRow = typeof schema.inbox.$inferSelect;
@@ -32,6 +32,8 @@ function preparedWrites(db: Db) {
         lastSeq: sql.placeholder("lastSeq"),
         active: true,
         parked: sql.placeholder("parked"),
+        unread: sql.placeholder("unread"),
+        unreadStale: sql.placeholder("unreadStale"),
       })
       .onConflictDoUpdate({
         target: schema.inbox.chatId,
@@ -40,6 +42,8 @@ function preparedWrites(db: Db) {
           lastSeq: sql`max(${schema.inbox.lastSeq}, excluded.last_seq)`,
           active: true,
           parked: sql`excluded.parked`,
+          unread: sql`excluded.unread`,
+          unreadStale: sql`excluded.unread_stale`,
         },
       })
       .prepare(),
@@ -120,7 +124,56 @@ export class Inbox {
     // Parked already: the chat learns of this user again only when it resumes, which reads the log's end.
     if (row?.active && row.parked) return;
     this.put(row, { chatId, type, title, lastSeq, parked: true });
+    (this.rows.get(chatId) as InboxRow).unreadStale = true;
     this.flush();
+  }
+
+  /**
+   * Counts what arrived in `chatId` for `userId` into its unread count: messages people read from
+   * others after the read mark. A delete of one that may be unread leaves the count to the chat.
+   */
+  countArrived(chatId: string, userId: string, messages: readonly Message[]): void {
+    const row = this.rows.get(chatId);
+    if (!row) return;
+    let changed = false;
+    for (const m of messages) {
+      if (m.seq <= row.readSeq) continue;
+      if (READABLE_KINDS.has(m.kind) && m.sender !== userId && !m.deleted) {
+        row.unread += 1;
+        changed = true;
+      } else if (m.kind === "delete" && (m.target ?? 0) > row.readSeq && !row.unreadStale) {
+        row.unreadStale = true;
+        changed = true;
+      }
+    }
+    if (!changed) return;
+    this.dirtyChats.add(chatId);
+    this.scheduleFlush();
+  }
+
+  /** The unread count of `chatId` is the chat's to say (messages went by that this object did not see). */
+  unreadUnknown(chatId: string): void {
+    const row = this.rows.get(chatId);
+    if (!row || row.unreadStale) return;
+    row.unreadStale = true;
+    this.dirtyChats.add(chatId);
+    this.scheduleFlush();
+  }
+
+  /** The chats among `chatIds` whose unread count must be asked of the chat before it is shown. */
+  unreadStale(chatIds: readonly string[]): string[] {
+    return chatIds.filter((id) => this.rows.get(id)?.unreadStale === true);
+  }
+
+  /** The chat's word for where its log stands and how many messages are unread. */
+  setUnread(chatId: string, unread: number): void {
+    const row = this.rows.get(chatId);
+    if (!row) return;
+    if (row.unread === unread && !row.unreadStale) return;
+    row.unread = unread;
+    row.unreadStale = false;
+    this.dirtyChats.add(chatId);
+    this.scheduleFlush();
   }
 
   /** The row after `row` (if any) with these values, active, its seq never moving back; marked dirty. */
@@ -134,6 +187,9 @@ export class Inbox {
       readSeq: row?.readSeq ?? 0,
       deliveredSeq: row?.deliveredSeq ?? 0,
       active: true,
+      // A chat rejoined after a while out of it: what is unread there is the chat's to say.
+      unread: row?.active ? row.unread : 0,
+      unreadStale: row ? row.unreadStale || !row.active : false,
     };
     this.rows.set(next.chatId, written);
     this.dirtyChats.add(next.chatId);
@@ -203,6 +259,14 @@ export class Inbox {
     row.readSeq = Math.max(row.readSeq, marks.read);
     row.deliveredSeq = Math.max(row.deliveredSeq, marks.delivered);
     this.dirtyMarks.add(chatId);
+    if (readMoved) {
+      // Read to the end: nothing is unread. Read to the middle: the chat counts what is left.
+      if (row.readSeq >= row.lastSeq && !row.parked) {
+        row.unread = 0;
+        row.unreadStale = false;
+      } else row.unreadStale = true;
+      this.dirtyChats.add(chatId);
+    }
     this.scheduleFlush();
     return { readMoved };
   }
@@ -224,7 +288,7 @@ export class Inbox {
   unheldBy(deviceId: string): ChatCursor[] {
     return this.all()
       .filter((r) => r.lastSeq > (this.held.get(cursorKey(deviceId, r.chatId)) ?? 0))
-      .map((r) => ({ chatId: r.chatId, lastSeq: r.lastSeq, readSeq: r.readSeq }));
+      .map((r) => ({ chatId: r.chatId, lastSeq: r.lastSeq, readSeq: r.readSeq, unread: r.unread }));
   }
 
   /** Writes the deferred updates now (they commit with the current event). */
@@ -241,8 +305,16 @@ export class Inbox {
     for (const chatId of chats) {
       const row = this.rows.get(chatId);
       if (!row?.active) continue;
-      const { type, title, lastSeq, parked } = row;
-      this.writes.upsertChat.run({ chatId, type, title, lastSeq, parked: parked ? 1 : 0 });
+      const { type, title, lastSeq, parked, unread, unreadStale } = row;
+      this.writes.upsertChat.run({
+        chatId,
+        type,
+        title,
+        lastSeq,
+        parked: parked ? 1 : 0,
+        unread,
+        unreadStale: unreadStale ? 1 : 0,
+      });
     }
     // No explicit transaction: writes made in one synchronous run share the event's implicit
     // one, while an explicit one would first commit the inbox write this flush rides along with.

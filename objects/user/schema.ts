@@ -12,6 +12,10 @@ export const inbox = sqliteTable("inbox", {
   active: integer("active", { mode: "boolean" }).notNull().default(true),
   /** No device was connected when the chat had news: the chat stops delivering until this user resumes it. */
   parked: integer("parked", { mode: "boolean" }).notNull().default(false),
+  /** Text and attachment messages from others after `readSeq`, not deleted. */
+  unread: integer("unread").notNull().default(0),
+  /** `unread` may be wrong (news while parked, a delete, a partial read): the chat is asked before it is shown. */
+  unreadStale: integer("unread_stale", { mode: "boolean" }).notNull().default(false),
 });
 
 export const deviceCursors = sqliteTable(

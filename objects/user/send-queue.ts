@@ -9,7 +9,7 @@ import type { Message } from "../../protocol";
 import type { Ack, Outcome, SendItem } from "../contracts";
 import { takesOwnCopy } from "../own-copies";
 
-export type SendBatchFn = (chatId: string, userId: string, items: SendItem[]) => Promise<Outcome<Ack[]>>;
+export type SendBatchFn = (chatId: string, userId: string, items: SendItem[]) => Promise<Outcome<Outcome<Ack>[]>>;
 /** Newly stored messages of this user, in seq order, with the device each came from. */
 export type StoredFn = (chatId: string, userId: string, messages: { message: Message; deviceId: string }[]) => void;
 
@@ -45,7 +45,7 @@ export class SendQueue {
     const queue = this.queues.get(chatId) ?? [];
     while (queue.length > 0) {
       const batch = queue.splice(0, MAX_BATCH);
-      let results: Outcome<Ack[]>;
+      let results: Outcome<Outcome<Ack>[]>;
       try {
         results = await this.sendBatch(
           chatId,
@@ -58,9 +58,9 @@ export class SendQueue {
       }
       const fresh: { message: Message; deviceId: string }[] = [];
       batch.forEach((p, i) => {
-        const ack = results.ok ? results.value[i] : undefined;
-        if (!results.ok) p.resolve(results);
-        else p.resolve(ack ? { ok: true, value: ack } : { ok: false, code: "internal", message: "no ack" });
+        const result = results.ok ? results.value[i] : results;
+        p.resolve(result ?? { ok: false, code: "internal", message: "no ack" });
+        const ack = result?.ok ? result.value : undefined;
         if (!ack || ack.duplicate || !p.item.deviceId || !takesOwnCopy(p.item)) return;
         fresh.push({ message: ack.message, deviceId: p.item.deviceId });
       });

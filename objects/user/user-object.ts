@@ -92,6 +92,9 @@ export class UserObject extends DurableObject<Env> {
     try {
       this.inbox.setLive(true);
       await this.resumeChats(userId);
+      // `ready` gives each chat's unread count: those that went stale are counted by their chats.
+      const listed = this.inbox.unheldBy(deviceId).map((c) => c.chatId);
+      await this.inbound.refresh(userId, this.inbox.unreadStale(listed));
     } finally {
       this.connecting -= 1;
     }
@@ -180,12 +183,14 @@ export class UserObject extends DurableObject<Env> {
     return this.sendLimit.take();
   }
 
-  /** The user's chats, for `GET /v1/chats`; parked chats are asked where their logs stand. */
+  /** The user's chats, for `GET /v1/chats`; parked chats and stale unread counts are asked of their chats. */
   async listChats(userId: string): Promise<ChatSummary[]> {
-    await this.inbound.refreshParked(userId, this.inbox.parkedChats());
+    const rows = this.inbox.all();
+    const ask = rows.filter((r) => r.parked || r.unreadStale).map((r) => r.chatId);
+    await this.inbound.refresh(userId, ask);
     return this.inbox
       .all()
-      .map(({ chatId, type, title, lastSeq, readSeq }) => ({ chatId, type, title, lastSeq, readSeq }));
+      .map(({ chatId, type, title, lastSeq, readSeq, unread }) => ({ chatId, type, title, lastSeq, readSeq, unread }));
   }
 
   /** The chat's answer to merged receipts: errors to the frames it refused, `read` to the other devices. */

@@ -70,7 +70,7 @@ function start(me: string): void {
   function chatFor(chatId: string): ChatItem {
     let chat = chats.get(chatId);
     if (!chat) {
-      chat = newChat({ chatId, type: chatTypeOf(chatId), title: null, lastSeq: 0, readSeq: 0 });
+      chat = newChat({ chatId, type: chatTypeOf(chatId), title: null, lastSeq: 0, readSeq: 0, unread: 0 });
       chats.set(chatId, chat);
       void refreshChats();
     }

@@ -67,7 +67,8 @@ export const chatRoutes = new Hono<AppEnv>()
     if (!result.ok) return errorResponse(c, result.code, result.message);
     const ack = result.value[0];
     if (!ack) return errorResponse(c, "internal", "no ack");
-    return c.json({ seq: ack.seq, ts: ack.ts });
+    if (!ack.ok) return errorResponse(c, ack.code, ack.message);
+    return c.json({ seq: ack.value.seq, ts: ack.value.ts });
   })
   .get("/:chatId/messages/:seq/receipts", async (c) => {
     const chatId = chatIdParam(c);
