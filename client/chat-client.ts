@@ -3,8 +3,9 @@
  * cursor after each `ready` and across any seq gap, hands the app each message once and in
  * seq order, resends the outbox until acked, and turns acks and receipts into ticks.
  */
+import { READABLE_KINDS } from "../protocol/entries";
 import { ProtocolError } from "../protocol/errors";
-import { type Message, type ServerFrame, sendFrame } from "../protocol/frames";
+import { type Message, type SendFrame, type ServerFrame, sendFrame } from "../protocol/frames";
 import { DEFAULT_HISTORY_LIMIT, MAX_HISTORY_LIMIT } from "../protocol/limits";
 import { describeIssues, isBodyTooLarge } from "../protocol/parse";
 import { type BackoffOptions, Connection, DEFAULT_PING_INTERVAL_MS, type SocketFactory } from "./connection";
@@ -35,6 +36,11 @@ export interface ChatClientOptions {
   backoff?: Partial<BackoffOptions>;
   /** Messages per history page when catching up (at most 500). */
   historyPageSize?: number;
+}
+
+export interface SendOptions {
+  /** Reuse one to send the same thing again idempotently (e.g. after a reload); new by default. */
+  clientMsgId?: string;
 }
 
 type Request = { kind: "send"; chatId: string; clientMsgId: string } | { kind: "history"; chatId: string };
@@ -132,16 +138,28 @@ export class ChatClient extends Emitter<ChatEvents> {
    * Sends a text message. It waits in the outbox (and survives reconnects) until stored; the
    * promise resolves with its seq once the server acknowledged it.
    */
-  send(chatId: string, body: string, options: { clientMsgId?: string } = {}): Promise<SendResult> {
-    const clientMsgId = options.clientMsgId ?? newClientMsgId();
-    const check = sendFrame.safeParse({ type: "send", chatId, clientMsgId, body });
-    if (!check.success) {
-      const code = isBodyTooLarge(check.error) ? "too_large" : "bad_request";
-      return Promise.reject(new ProtocolError(code, describeIssues(check.error)));
-    }
-    const result = this.outbox.add({ chatId, clientMsgId, body });
-    this.flushOutbox();
-    return result;
+  send(chatId: string, body: string, options: SendOptions = {}): Promise<SendResult> {
+    return this.submit({ chatId, body }, options);
+  }
+
+  /** Sends a text message that quotes message `replyTo` of the chat; otherwise as `send`. */
+  reply(chatId: string, replyTo: number, body: string, options: SendOptions = {}): Promise<SendResult> {
+    return this.submit({ chatId, body, replyTo }, options);
+  }
+
+  /** Replaces the text of an own message `target` (within the server's edit window). */
+  edit(chatId: string, target: number, body: string, options: SendOptions = {}): Promise<SendResult> {
+    return this.submit({ chatId, body, kind: "edit", target }, options);
+  }
+
+  /** Deletes message `target` for everyone: an own message, or any one for a group admin. */
+  deleteForEveryone(chatId: string, target: number, options: SendOptions = {}): Promise<SendResult> {
+    return this.submit({ chatId, body: "", kind: "delete", target }, options);
+  }
+
+  /** Reacts to message `target` with one emoji, replacing this user's earlier one; `""` takes it back. */
+  react(chatId: string, target: number, emoji: string, options: SendOptions = {}): Promise<SendResult> {
+    return this.submit({ chatId, body: emoji, kind: "reaction", target }, options);
   }
 
   /** Marks the chat read up to seq (the peer's blue ticks); sent now or after the next connect. */
@@ -251,10 +269,16 @@ export class ChatClient extends Emitter<ChatEvents> {
     const { chatId, clientMsgId, seq, ts } = frame;
     const entry = this.outbox.get(chatId, clientMsgId);
     this.outbox.acked({ chatId, clientMsgId, seq, ts });
-    // The server sends the sending device an ack instead of a copy: the ack stands for the message.
-    if (entry)
-      this.take(chatId, [{ chatId, seq, sender: this.userId, clientMsgId, body: entry.body, ts, kind: "text" }]);
-    this.ticks.sent(chatId, seq, clientMsgId);
+    // The server sends the sending device an ack instead of a copy: the ack stands for the entry.
+    // It carries every field the server stored, so a view applies an own change as others' do.
+    if (entry) {
+      const kind = entry.kind ?? "text";
+      const own: Message = { chatId, seq, sender: this.userId, clientMsgId, body: entry.body, ts, kind };
+      if (entry.target !== undefined) own.target = entry.target;
+      if (entry.replyTo !== undefined) own.replyTo = entry.replyTo;
+      this.take(chatId, [own]);
+    }
+    if (!entry?.kind) this.ticks.sent(chatId, seq, clientMsgId);
   }
 
   private onHistory(frame: Extract<ServerFrame, { type: "history" }>): void {
@@ -312,7 +336,9 @@ export class ChatClient extends Emitter<ChatEvents> {
 
   private deliver(message: Message): void {
     this.emit("message", message);
-    if (message.sender === this.userId) this.ticks.sent(message.chatId, message.seq, message.clientMsgId);
+    // Ticks are for messages people read: receipts never count edits, deletes or reactions.
+    if (message.sender === this.userId && READABLE_KINDS.has(message.kind))
+      this.ticks.sent(message.chatId, message.seq, message.clientMsgId);
   }
 
   /** Asks for the chat's messages after the cursor (one request per chat at a time). */
@@ -337,12 +363,25 @@ export class ChatClient extends Emitter<ChatEvents> {
     return this.connection.isOpen && this.readyOn === this.connection.current;
   }
 
+  /** Validates a send as the server will, then queues it in the outbox and sends it when live. */
+  private submit(send: Omit<OutboxEntry, "clientMsgId">, options: SendOptions): Promise<SendResult> {
+    const entry: OutboxEntry = { ...send, clientMsgId: options.clientMsgId ?? newClientMsgId() };
+    const check = sendFrame.safeParse(sendFrameOf(entry));
+    if (!check.success) {
+      const code = isBodyTooLarge(check.error) ? "too_large" : "bad_request";
+      return Promise.reject(new ProtocolError(code, describeIssues(check.error)));
+    }
+    const result = this.outbox.add(entry);
+    this.flushOutbox();
+    return result;
+  }
+
   private flushOutbox(): void {
     if (!this.live) return;
     for (const entry of this.outbox.takeUnsent(this.connection.current)) {
       const id = `s:${++this.nextId}`;
-      const { chatId, clientMsgId, body } = entry;
-      if (!this.connection.send({ type: "send", id, chatId, clientMsgId, body })) {
+      const { chatId, clientMsgId } = entry;
+      if (!this.connection.send(sendFrameOf(entry, id))) {
         this.outbox.markUnsent(chatId, clientMsgId);
         return;
       }
@@ -387,4 +426,15 @@ export class ChatClient extends Emitter<ChatEvents> {
     this.connState = event.state;
     this.emit("state", event);
   }
+}
+
+/** The `send` frame of an outbox entry (a text has no `kind`, as in v1). */
+function sendFrameOf(entry: OutboxEntry, id?: string): SendFrame {
+  const { chatId, clientMsgId, body, kind, target, replyTo } = entry;
+  const frame: SendFrame = { type: "send", chatId, clientMsgId, body };
+  if (id !== undefined) frame.id = id;
+  if (kind !== undefined) frame.kind = kind;
+  if (target !== undefined) frame.target = target;
+  if (replyTo !== undefined) frame.replyTo = replyTo;
+  return frame;
 }

@@ -52,6 +52,7 @@ export class ChatApi {
     return (await this.request<{ chatId: string }>("POST", "/v1/chats", body)).chatId;
   }
 
+  /** The caller's chats, each with its `lastSeq`, `readSeq` and `unread` count. */
   async listChats(): Promise<ChatSummary[]> {
     return (await this.request<{ chats: ChatSummary[] }>("GET", "/v1/chats")).chats;
   }

@@ -6,11 +6,12 @@
  *   client.connect();
  *   await client.send(chatId, "hello");
  */
+export type { MessageKind, SendableKind } from "../protocol/entries";
 export { type ErrorCode, ProtocolError } from "../protocol/errors";
-export type { Message, ReceiptStatus } from "../protocol/frames";
+export type { AttachmentInfo, Message, ReceiptStatus } from "../protocol/frames";
 export type { Role } from "../protocol/http";
 export { type ChatType, chatTypeOf, directChatId, directChatMembers } from "../protocol/ids";
-export { ChatClient, type ChatClientOptions } from "./chat-client";
+export { ChatClient, type ChatClientOptions, type SendOptions } from "./chat-client";
 export { backoffDelay, type SocketFactory, type SocketLike } from "./connection";
 export type { ChatEvents, ClientErrorEvent, ConnectionState, StateEvent, TickEvent, TickStatus } from "./events";
 export {
@@ -24,5 +25,6 @@ export {
   type Receipts,
 } from "./http";
 export { newClientMsgId, newDeviceId } from "./ids";
+export { changeRow, MessageView, withReaction } from "./message-view";
 export type { OutboxEntry, SendResult } from "./outbox";
 export { type ChatStorage, memoryStorage, webStorage } from "./storage";

@@ -2,13 +2,21 @@
  * The outbox: every send waits here, under its clientMsgId, until its ack arrives. Entries are
  * persisted, so a send made before a crash or reload is still resent with the same clientMsgId
  * (the server stores a (chat, sender, clientMsgId) once, so resending never doubles a message).
+ * A send is a text (maybe a reply) or a change of another message: an edit, a delete, a reaction.
  */
+import { SENDABLE_KINDS, type SendableKind } from "../protocol/entries";
 import { type ChatStorage, readJson, writeJson } from "./storage";
 
 export interface OutboxEntry {
   chatId: string;
   clientMsgId: string;
   body: string;
+  /** Absent for a text message: entries look as they did before other kinds existed. */
+  kind?: Exclude<SendableKind, "text">;
+  /** The seq of the message an edit, delete or reaction changes. */
+  target?: number;
+  /** The seq of the message a text replies to. */
+  replyTo?: number;
 }
 
 export interface SendResult {
@@ -31,10 +39,9 @@ export class Outbox {
     private readonly storage: ChatStorage,
     private readonly key: string,
   ) {
-    for (const e of readJson<OutboxEntry[]>(storage, key, [])) {
-      if (typeof e?.chatId === "string" && typeof e.clientMsgId === "string" && typeof e.body === "string") {
-        this.pending.set(keyOf(e.chatId, e.clientMsgId), { ...e, sentOn: -1, waiters: [] });
-      }
+    for (const raw of readJson<unknown[]>(storage, key, [])) {
+      const e = storedEntry(raw);
+      if (e) this.pending.set(keyOf(e.chatId, e.clientMsgId), { ...e, sentOn: -1, waiters: [] });
     }
   }
 
@@ -47,7 +54,7 @@ export class Outbox {
         existing.waiters.push({ resolve, reject });
         return;
       }
-      this.pending.set(k, { ...entry, sentOn: -1, waiters: [{ resolve, reject }] });
+      this.pending.set(k, { ...copyOf(entry), sentOn: -1, waiters: [{ resolve, reject }] });
       this.persist();
     });
   }
@@ -58,7 +65,7 @@ export class Outbox {
     for (const p of this.pending.values()) {
       if (p.sentOn === conn) continue;
       p.sentOn = conn;
-      out.push({ chatId: p.chatId, clientMsgId: p.clientMsgId, body: p.body });
+      out.push(copyOf(p));
     }
     return out;
   }
@@ -93,7 +100,7 @@ export class Outbox {
 
   get(chatId: string, clientMsgId: string): OutboxEntry | undefined {
     const p = this.pending.get(keyOf(chatId, clientMsgId));
-    return p && { chatId: p.chatId, clientMsgId: p.clientMsgId, body: p.body };
+    return p && copyOf(p);
   }
 
   has(chatId: string, clientMsgId: string): boolean {
@@ -101,7 +108,7 @@ export class Outbox {
   }
 
   entries(): OutboxEntry[] {
-    return [...this.pending.values()].map(({ chatId, clientMsgId, body }) => ({ chatId, clientMsgId, body }));
+    return [...this.pending.values()].map(copyOf);
   }
 
   get size(): number {
@@ -122,4 +129,38 @@ export class Outbox {
 
 function keyOf(chatId: string, clientMsgId: string): string {
   return `${chatId}\n${clientMsgId}`;
+}
+
+/** The entry's own fields (not the bookkeeping of `Pending`), optional ones only where set. */
+function copyOf(e: OutboxEntry): OutboxEntry {
+  const out: OutboxEntry = { chatId: e.chatId, clientMsgId: e.clientMsgId, body: e.body };
+  if (e.kind !== undefined) out.kind = e.kind;
+  if (e.target !== undefined) out.target = e.target;
+  if (e.replyTo !== undefined) out.replyTo = e.replyTo;
+  return out;
+}
+
+/** The kinds an entry names; a text names none. */
+const CHANGES: ReadonlySet<unknown> = new Set(SENDABLE_KINDS.filter((k) => k !== "text"));
+
+/** An entry as read from storage (an older SDK's too: it stored texts only), or null when it is not one. */
+function storedEntry(raw: unknown): OutboxEntry | null {
+  if (typeof raw !== "object" || raw === null) return null;
+  const e = raw as Record<string, unknown>;
+  if (typeof e.chatId !== "string" || typeof e.clientMsgId !== "string" || typeof e.body !== "string") return null;
+  const kind = e.kind === "text" ? undefined : e.kind;
+  if (kind !== undefined && !CHANGES.has(kind)) return null;
+  if (!isSeqOrAbsent(e.target) || !isSeqOrAbsent(e.replyTo)) return null;
+  return copyOf({
+    chatId: e.chatId,
+    clientMsgId: e.clientMsgId,
+    body: e.body,
+    kind: kind as OutboxEntry["kind"],
+    target: e.target as number | undefined,
+    replyTo: e.replyTo as number | undefined,
+  });
+}
+
+function isSeqOrAbsent(value: unknown): boolean {
+  return value === undefined || (typeof value === "number" && Number.isSafeInteger(value) && value > 0);
 }

@@ -1,12 +1,20 @@
 /**
  * Fixtures for the SDK's end-to-end tests: users with tokens, a controllable network between
- * the SDK and the real local server (drop or cut frames, go offline), and event recorders.
+ * the SDK and the real local server (drop or cut frames, go offline), event recorders, and the
+ * per-chat views an app keeps.
  */
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { sign } from "hono/jwt";
 import { inject } from "vitest";
-import { ChatClient, type ChatClientOptions, type ChatEvents, type Message, type SocketLike } from "../../client";
+import {
+  ChatClient,
+  type ChatClientOptions,
+  type ChatEvents,
+  type Message,
+  MessageView,
+  type SocketLike,
+} from "../../client";
 import { devToken } from "../../client/http";
 
 export const base = inject("baseUrl");
@@ -189,6 +197,38 @@ export async function stored(u: TestUser, chatId: string): Promise<Message[]> {
   });
   if (!res.ok) throw new Error(`history: ${res.status} ${await res.text()}`);
   return ((await res.json()) as { messages: Message[] }).messages;
+}
+
+/** The messages of a chat as stored by the server, read newest first with `before` pages, in seq order. */
+export async function storedBefore(u: TestUser, chatId: string, pageSize: number): Promise<Message[]> {
+  const out: Message[] = [];
+  // The route takes at most 15 digits.
+  let before = 999_999_999_999_999;
+  for (;;) {
+    const url = `${base}/v1/chats/${encodeURIComponent(chatId)}/messages?before=${before}&limit=${pageSize}`;
+    const res = await fetch(url, { headers: { Authorization: `Bearer ${u.token}` } });
+    if (!res.ok) throw new Error(`history: ${res.status} ${await res.text()}`);
+    const page = (await res.json()) as { messages: Message[]; more: boolean };
+    out.push(...page.messages);
+    const oldest = page.messages.at(-1);
+    if (!page.more || !oldest) return out.reverse();
+    before = oldest.seq;
+  }
+}
+
+/** A `MessageView` per chat that every `message` event of `c` is applied to, as an app keeps them. */
+export function views(c: ChatClient): (chatId: string) => MessageView {
+  const byChat = new Map<string, MessageView>();
+  const of = (chatId: string): MessageView => {
+    let view = byChat.get(chatId);
+    if (!view) {
+      view = new MessageView();
+      byChat.set(chatId, view);
+    }
+    return view;
+  };
+  c.on("message", (m) => of(m.chatId).apply(m));
+  return of;
 }
 
 /** Sends over HTTP (not through any SDK client). */
