@@ -1,11 +1,12 @@
 /**
  * The crash test's checker catches what it claims to: lost, duplicated, gaps, unexpected,
- * divergence, reorders, stale `ready` frames and acks (first or of a resend) with another seq or
- * ts; each case names exactly the failure it expects and no other.
+ * divergence, reorders, stale `ready` frames, acks (first or of a resend) with another seq or ts,
+ * and edits, deletes and reactions lost, stored twice or applied wrongly; each case names exactly
+ * the failures it expects and no other.
  */
 import { describe, expect, it } from "vitest";
 import type { Message } from "../../protocol";
-import { type Ack, type ChatEvidence, check, failures, passed } from "../../tools/crash/check";
+import { type Ack, type ChatEvidence, check, type Entry, failures, passed } from "../../tools/crash/check";
 
 const TS = 1_767_225_600_000;
 
@@ -34,13 +35,15 @@ function evidence(
 ): ChatEvidence {
   return {
     chatId: "d~r~s",
-    sent: ["m0", "m1", "m2"],
+    planned: 3,
+    sent: ["m0", "m1", "m2"].map((clientMsgId) => ({ clientMsgId, kind: "text", body: `body of ${clientMsgId}` })),
     sender: "s",
     acks: new Map(acks.map(([id, ...rest]) => [id, rest.map((a) => (typeof a === "number" ? { seq: a, ts: TS } : a))])),
     refused: [],
     resent: 0,
     dedupedResends: 0,
     stored,
+    scrolled: stored,
     recipients,
   };
 }
@@ -204,5 +207,145 @@ describe("crash checker", () => {
       0,
     );
     expect(failures(f)).toEqual({ unacked: 1 });
+  });
+
+  it("a text stored with another body than sent is misapplied", () => {
+    const stored = [msg(1, "m0"), { ...msg(2, "m1"), body: "body of m2" }, msg(3, "m2")];
+    const f = check([evidence(stored, ALL_ACKED, [device(stored)])], 0);
+    expect(failures(f)).toEqual({ misapplied: 1 });
+  });
+});
+
+const text = (clientMsgId: string): Entry => ({ clientMsgId, kind: "text", body: `body of ${clientMsgId}` });
+const change = (clientMsgId: string, kind: Entry["kind"], target: number, body = `body of ${clientMsgId}`): Entry => ({
+  clientMsgId,
+  kind,
+  body,
+  target,
+});
+
+/** A sender's entries, stored under seqs 1 to 9 in this order. */
+const ENTRIES: Entry[] = [
+  text("t0"),
+  text("t1"),
+  change("e2", "edit", 1),
+  change("e3", "edit", 2),
+  change("e4", "edit", 2),
+  change("d5", "delete", 1, ""),
+  change("r6", "reaction", 2, "👍"),
+  change("r7", "reaction", 2, ""),
+  change("r8", "reaction", 2, "🎉"),
+];
+
+/** An entry's row as stored, before anything changes it. */
+function row(e: Entry, seq: number): Message {
+  const m: Message = {
+    chatId: "d~r~s",
+    seq,
+    sender: "s",
+    clientMsgId: e.clientMsgId,
+    body: e.body,
+    ts: TS,
+    kind: e.kind,
+  };
+  if (e.target !== undefined) m.target = e.target;
+  return m;
+}
+
+/**
+ * The rows the server serves after ENTRIES, written out by hand: t0 edited, then deleted (its
+ * text and its edit's text erased); t1 edited twice (the newest edit's text) and reacted to with
+ * 👍, taken back, then 🎉.
+ */
+const CHANGED: Message[] = ENTRIES.map((e, i) => row(e, i + 1));
+CHANGED[0] = { ...row(ENTRIES[0] as Entry, 1), body: "", deleted: true };
+CHANGED[1] = { ...row(ENTRIES[1] as Entry, 2), body: "body of e4", edited: true, reactions: { "🎉": ["s"] } };
+CHANGED[2] = { ...row(ENTRIES[2] as Entry, 3), body: "" };
+
+/** Every entry acked under seqs 1 to 9; the log as given, paged the same both ways, and one device holding it. */
+function withChanges(stored: Message[], over: Partial<ChatEvidence> = {}): ChatEvidence {
+  const last = stored.at(-1)?.seq ?? 0;
+  return {
+    ...evidence(
+      stored,
+      ENTRIES.map((e, i) => [e.clientMsgId, i + 1]),
+      [device(stored, { cursor: 0, listed: last, fetched: stored.length })],
+    ),
+    planned: ENTRIES.length,
+    sent: ENTRIES,
+    ...over,
+  };
+}
+
+/** CHANGED with the row at `seq` replaced by `fields` over it. */
+function changedAt(seq: number, fields: Partial<Message>): Message[] {
+  return CHANGED.map((m) => (m.seq === seq ? { ...m, ...fields } : m));
+}
+
+describe("crash checker: edits, deletes and reactions", () => {
+  it("passes a record whose rows are what the acked changes make them, and counts each kind", () => {
+    const f = check([withChanges(CHANGED)], 0);
+    expect(failures(f)).toEqual({});
+    expect(f).toMatchObject({ acked: 9, stored: 9, edits: 3, deletes: 1, reactions: 3, misapplied: 0, converged: 1 });
+    expect(passed(f)).toBe(true);
+  });
+
+  it("a lost change fails: an acked reaction missing from the log, and from its target's row", () => {
+    const stored = changedAt(2, { reactions: undefined }).slice(0, 8);
+    const f = check([withChanges(stored)], 0);
+    expect(failures(f)).toEqual({ lost: 1, misapplied: 1 });
+    expect(f.problems).toContain("d~r~s: r8 acked as seq 9 but not stored");
+    expect(passed(f)).toBe(false);
+  });
+
+  it.each<[string, string, Partial<Message>]>([
+    ["a reaction", "r6", { reactions: { "👍": ["s"] } }],
+    ["an edit", "e3", { body: "body of e3" }],
+  ])("a change applied twice fails: %s stored again under a later seq", (_, clientMsgId, rowTwo) => {
+    const again = row(ENTRIES.find((e) => e.clientMsgId === clientMsgId) as Entry, 10);
+    const stored = [...changedAt(2, rowTwo), again];
+    const f = check([withChanges(stored)], 0);
+    expect(failures(f)).toEqual({ duplicated: 1, reordered: 1, misapplied: 1 });
+    expect(f.problems).toContain(`d~r~s: s/${clientMsgId} stored under seqs ${clientMsgId === "r6" ? 7 : 4},10`);
+  });
+
+  it("a duplicated reaction fails even when its second copy changes nothing the rows show", () => {
+    const stored = [...CHANGED, row(ENTRIES[8] as Entry, 10)];
+    const f = check([withChanges(stored)], 0);
+    expect(failures(f)).toEqual({ duplicated: 1 });
+  });
+
+  it.each<[string, number, Partial<Message>]>([
+    ["an older edit's text over the newest", 2, { body: "body of e3" }],
+    ["an edited row not marked edited", 2, { edited: undefined }],
+    ["a replaced reaction kept beside the new one", 2, { reactions: { "🎉": ["s"], "👍": ["s"] } }],
+    ["a reaction counted for the user twice", 2, { reactions: { "🎉": ["s", "s"] } }],
+    ["a deleted row that keeps its text", 1, { body: "body of e2" }],
+    ["a deleted row not marked deleted", 1, { deleted: undefined }],
+    ["an edit of a deleted row that keeps its text", 3, { body: "body of e2" }],
+  ])("a wrongly applied change fails: %s", (_, seq, fields) => {
+    const stored = changedAt(seq, fields);
+    const f = check([withChanges(stored)], 0);
+    expect(failures(f)).toEqual({ misapplied: 1 });
+    expect(f.problems[0]).toMatch(new RegExp(`^d~r~s: seq ${seq} `));
+  });
+
+  it("a change stored with another target than sent is unexpected", () => {
+    const stored = changedAt(5, { target: 1 });
+    const f = check([withChanges(stored)], 0);
+    expect(failures(f)).toEqual({ unexpected: 1 });
+  });
+
+  it("the log paged with before must be the log paged with after", () => {
+    const stale = check([withChanges(CHANGED, { scrolled: changedAt(2, { reactions: undefined }) })], 0);
+    expect(failures(stale)).toEqual({ pagingMismatches: 1 });
+    const short = check([withChanges(CHANGED, { scrolled: CHANGED.slice(1) })], 0);
+    expect(failures(short)).toEqual({ pagingMismatches: 1 });
+  });
+
+  it("a device whose rows lack a change has not converged", () => {
+    const shown = device(changedAt(2, { body: "body of e3" }), { cursor: 0, listed: 9, fetched: 9 });
+    const f = check([withChanges(CHANGED, { recipients: [shown] })], 0);
+    expect(failures(f)).toEqual({ unconverged: 1 });
   });
 });

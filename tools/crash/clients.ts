@@ -1,14 +1,17 @@
 /**
- * The crash test's clients, written against the wire protocol alone (not the SDK, so the checker
- * trusts nothing it checks). A sender streams its messages with a window of unacked sends and,
- * after every reconnect, resends what is unacked with the same clientMsgId in the original order,
- * and a few messages already acked, whose acks must repeat the first seq and ts.
- * A recipient follows one chat: it keeps the log it got by pushes and `history`, asks for what it
- * lacks after every `ready` and on every seq gap, and remembers every message it was ever shown.
+ * The crash test's clients, written against the wire protocol alone (not the SDK's connection,
+ * so the checker trusts nothing it checks). A sender streams its entries with a window of unacked
+ * sends: mostly texts, and edits, deletes and reactions of its own latest acked texts still
+ * standing. After every reconnect it resends what is unacked with the same clientMsgId and fields
+ * in the original order, and a few entries already acked, whose acks must repeat the first seq
+ * and ts. A recipient follows one chat: it applies what it gets by pushes and `history`, in seq
+ * order, to a `MessageView`, asks for what it lacks after every `ready` and on every seq gap, and
+ * remembers every entry it was ever shown.
  */
 import WebSocket from "ws";
+import { MessageView } from "../../client/message-view";
 import type { ClientFrame, Message, ServerFrame } from "../../protocol";
-import type { Ack } from "./check";
+import type { Ack, Entry } from "./check";
 
 type Ready = Extract<ServerFrame, { type: "ready" }>;
 
@@ -18,6 +21,22 @@ const BACKOFF_MAX_MS = 2_000;
 const STALL_MS = 15_000;
 /** After every reconnect, the sender sends this many of its latest acked messages again. */
 const ACKED_RESENDS = 3;
+/** Shares of a sender's entries that edit, delete and react to one of its texts; the rest are texts. */
+const EDIT_SHARE = 0.12;
+const DELETE_SHARE = 0.05;
+const REACTION_SHARE = 0.13;
+/** Changes name one of this many of the sender's latest acked texts not deleted (edits stay well within the window). */
+const RECENT_TARGETS = 10;
+/**
+ * The share of changes that go back to a message one of its latest changes named, so that a text
+ * gets several edits and reactions (replaced, taken back): where one applied twice, lost or out
+ * of order shows in the row.
+ */
+const AGAIN_SHARE = 0.5;
+/** A reaction's emoji; `""` takes the sender's reaction back. */
+const EMOJI = ["👍", "🎉", "😂", "🔥", ""];
+
+const pick = <T>(list: readonly T[]): T => list[Math.floor(Math.random() * list.length)] as T;
 
 /** One device's socket that reconnects with exponential backoff and jitter until stopped. */
 abstract class Device {
@@ -104,9 +123,16 @@ export class Sender extends Device {
   readonly resent = new Map<string, number>();
   /** Resends acked with a ts from before the resend: stored before, answered with their first seq. */
   dedupedResends = 0;
+  /** Every entry sent, in send order, as first sent (resends carry the same). */
+  readonly entries: Entry[] = [];
+  private readonly entryOf = new Map<string, Entry>();
+  /** Seqs of acked texts that no delete sent names: what an edit, delete or reaction may target. */
+  private readonly standing: number[] = [];
+  /** The targets of its latest changes, not deleted, oldest first. */
+  private changed: number[] = [];
   private next = 0;
   /** Sent but not acked, in send order. */
-  private readonly unacked = new Map<string, { body: string; sentAt: number }>();
+  private readonly unacked = new Map<string, { entry: Entry; sentAt: number }>();
   private watchdog: ReturnType<typeof setInterval> | null = null;
   private finished: (() => void) | null = null;
 
@@ -142,12 +168,12 @@ export class Sender extends Device {
   protected onReady(): void {
     // Already acked, hence stored: each resend must be answered with the first seq and ts.
     for (const clientMsgId of [...this.acks.keys()].slice(-ACKED_RESENDS)) {
-      this.sendOne(clientMsgId, Sender.bodyOf(clientMsgId));
+      this.sendOne(this.entryOf.get(clientMsgId) as Entry);
     }
     for (const [clientMsgId, pending] of this.unacked) {
       pending.sentAt = Date.now();
       if (!this.resent.has(clientMsgId)) this.resent.set(clientMsgId, pending.sentAt);
-      this.sendOne(clientMsgId, pending.body);
+      this.sendOne(pending.entry);
     }
     this.fill();
   }
@@ -164,6 +190,7 @@ export class Sender extends Device {
       else {
         this.acks.set(frame.clientMsgId, [ack]);
         if (ack.ts < (this.resent.get(frame.clientMsgId) ?? 0)) this.dedupedResends += 1;
+        if (this.entryOf.get(frame.clientMsgId)?.kind === "text") this.standing.push(ack.seq);
       }
       this.unacked.delete(frame.clientMsgId);
       this.fill();
@@ -177,16 +204,41 @@ export class Sender extends Device {
 
   private fill(): void {
     while (this.ready && this.unacked.size < this.window && this.next < this.ids.length) {
-      const clientMsgId = this.ids[this.next++] as string;
-      const body = Sender.bodyOf(clientMsgId);
-      this.unacked.set(clientMsgId, { body, sentAt: Date.now() });
-      this.sendOne(clientMsgId, body);
+      const entry = this.compose(this.ids[this.next++] as string);
+      this.entries.push(entry);
+      this.entryOf.set(entry.clientMsgId, entry);
+      this.unacked.set(entry.clientMsgId, { entry, sentAt: Date.now() });
+      this.sendOne(entry);
     }
     if (this.acks.size === this.ids.length) this.finished?.();
   }
 
-  private sendOne(clientMsgId: string, body: string): void {
-    this.send({ type: "send", id: clientMsgId, chatId: this.chatId, clientMsgId, body });
+  /**
+   * The next entry: a text, or a change of a recent text the server acked (so it exists) and no
+   * delete sent names (sends are stored in the order sent, so every change sent before the
+   * delete lands before it, and none after it is refused).
+   */
+  private compose(clientMsgId: string): Entry {
+    const roll = Math.random();
+    const recent = this.standing.slice(-RECENT_TARGETS);
+    if (recent.length === 0 || roll >= EDIT_SHARE + DELETE_SHARE + REACTION_SHARE)
+      return { clientMsgId, kind: "text", body: Sender.bodyOf(clientMsgId) };
+    const target = pick(this.changed.length > 0 && Math.random() < AGAIN_SHARE ? this.changed : recent);
+    this.changed = [...this.changed.filter((t) => t !== target), target].slice(-RECENT_TARGETS);
+    if (roll < EDIT_SHARE) return { clientMsgId, kind: "edit", body: Sender.bodyOf(clientMsgId), target };
+    if (roll < EDIT_SHARE + DELETE_SHARE) {
+      this.standing.splice(this.standing.lastIndexOf(target), 1);
+      this.changed.pop();
+      return { clientMsgId, kind: "delete", body: "", target };
+    }
+    return { clientMsgId, kind: "reaction", body: pick(EMOJI), target };
+  }
+
+  private sendOne(e: Entry): void {
+    const { clientMsgId, kind, body, target } = e;
+    // Texts go as in v1, without a kind: the default must hold too.
+    const fields = kind === "text" ? {} : { kind, target };
+    this.send({ type: "send", id: clientMsgId, chatId: this.chatId, clientMsgId, body, ...fields });
   }
 
   private checkStall(): void {
@@ -196,10 +248,13 @@ export class Sender extends Device {
 }
 
 export class Recipient extends Device {
-  /** The log as this device holds it: seq → message, contiguous from 1 to `cursor`. */
-  readonly log = new Map<number, Message>();
+  /** The rows this device holds, contiguous from 1 to `cursor`, each entry applied once in seq order. */
+  readonly view = new MessageView();
   cursor = 0;
-  /** Every message this device was ever shown, by push or history; a seq shown twice with other content diverges. */
+  /**
+   * Every entry this device was ever shown, by push or history; a seq shown twice as another
+   * entry diverges (its body may differ: a later page shows it edited, deleted or reacted to).
+   */
   readonly divergent: string[] = [];
   private readonly shown = new Map<number, string>();
   private highestShown = 0;
@@ -271,13 +326,13 @@ export class Recipient extends Device {
   }
 
   private take(m: Message): void {
-    const fingerprint = `${m.sender}/${m.clientMsgId}/${m.body}`;
+    const fingerprint = `${m.sender}/${m.clientMsgId}/${m.kind}/${m.target ?? ""}`;
     const before = this.shown.get(m.seq);
     this.highestShown = Math.max(this.highestShown, m.seq);
     if (before === undefined) this.shown.set(m.seq, fingerprint);
     else if (before !== fingerprint) this.divergent.push(`seq ${m.seq}: ${before} then ${fingerprint}`);
     if (m.seq === this.cursor + 1) {
-      this.log.set(m.seq, m);
+      this.view.apply(m);
       this.cursor = m.seq;
     }
   }

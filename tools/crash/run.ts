@@ -1,8 +1,9 @@
 /**
  * The crash test: the service runs with its state on disk (`wrangler dev --persist-to`); senders
- * stream messages into their chats while the whole runtime is SIGKILLed at random moments and
- * restarted on the same state and port. Then every recipient reconnects and syncs, and the
- * checker compares acks, the stored logs and the recipients' logs. Node only.
+ * stream texts, edits, deletes and reactions into their chats while the whole runtime is SIGKILLed
+ * at random moments and restarted on the same state and port. Then every recipient reconnects and
+ * syncs, and the checker compares acks, the stored logs (paged both ways) and the recipients'
+ * rows. Node only.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -43,20 +44,39 @@ async function post<T>(url: string, body: unknown, token?: string): Promise<T> {
   return (await res.json()) as T;
 }
 
+async function historyPage(
+  baseUrl: string,
+  token: string,
+  chatId: string,
+  query: string,
+): Promise<{ messages: Message[]; more: boolean }> {
+  const res = await fetch(`${baseUrl}/v1/chats/${chatId}/messages?${query}&limit=500`, {
+    headers: { Authorization: `Bearer ${token}` },
+  });
+  if (!res.ok) throw new Error(`history of ${chatId}: ${res.status} ${await res.text()}`);
+  return (await res.json()) as { messages: Message[]; more: boolean };
+}
+
 /** A chat's whole log, paged with `after`. */
 async function storedLog(baseUrl: string, token: string, chatId: string): Promise<Message[]> {
   const log: Message[] = [];
   for (let page = 0; page < 10_000; page++) {
-    const after = log.at(-1)?.seq ?? 0;
-    const res = await fetch(`${baseUrl}/v1/chats/${chatId}/messages?after=${after}&limit=500`, {
-      headers: { Authorization: `Bearer ${token}` },
-    });
-    if (!res.ok) throw new Error(`history of ${chatId}: ${res.status} ${await res.text()}`);
-    const body = (await res.json()) as { messages: Message[]; more: boolean };
+    const body = await historyPage(baseUrl, token, chatId, `after=${log.at(-1)?.seq ?? 0}`);
     log.push(...body.messages);
     if (!body.more) break;
   }
   return log;
+}
+
+/** A chat's whole log, paged with `before` from past its end (scrolling up), in ascending seq order. */
+async function scrolledLog(baseUrl: string, token: string, chatId: string, end: number): Promise<Message[]> {
+  const log: Message[] = [];
+  for (let page = 0; page < 10_000; page++) {
+    const body = await historyPage(baseUrl, token, chatId, `before=${log.at(-1)?.seq ?? end + 1}`);
+    log.push(...body.messages);
+    if (!body.more) break;
+  }
+  return log.reverse();
 }
 
 async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T | null> {
@@ -153,18 +173,21 @@ export async function runCrashTest(options: CrashOptions): Promise<CrashResult> 
 
     const evidence: ChatEvidence[] = [];
     for (const p of plan) {
+      const stored = await storedLog(server.url, p.recipientToken, p.chatId);
       evidence.push({
         chatId: p.chatId,
-        sent: p.s.ids,
+        planned: p.s.ids.length,
+        sent: p.s.entries,
         sender: p.sender,
         acks: p.s.acks,
         refused: p.s.refusals,
         resent: p.s.resent.size,
         dedupedResends: p.s.dedupedResends,
-        stored: await storedLog(server.url, p.recipientToken, p.chatId),
+        stored,
+        scrolled: await scrolledLog(server.url, p.recipientToken, p.chatId, stored.at(-1)?.seq ?? 0),
         recipients: p.recipients.map((r) => ({
           device: `${r.userId}/${r.deviceId}`,
-          log: [...r.log.values()],
+          log: r.view.rows(),
           divergent: r.divergent,
           disordered: r.disordered,
           ready: r.lastReady,
