@@ -126,7 +126,7 @@ describe("direct messaging", () => {
       await a1.socket.request({ type: "send", chatId, clientMsgId: id, body: id });
     }
     const a2 = await connect(alice.token, "laptop");
-    expect(a2.ready.chats).toEqual([{ chatId, lastSeq: 3, readSeq: 0 }]);
+    expect(a2.ready.chats).toEqual([{ chatId, lastSeq: 3, readSeq: 0, unread: 0 }]);
     expect(await chatsOf(alice.id)).toMatchObject([{ chatId, lastSeq: 3 }]);
     a1.socket.close();
     a2.socket.close();
@@ -143,7 +143,7 @@ describe("direct messaging", () => {
     const stored = await chatStub(chatId).send(chatId, alice.id, [
       { clientMsgId: "lost", body: "hi", deviceId: "phone" },
     ]);
-    expect(stored).toMatchObject({ ok: true, value: [{ seq: 1, duplicate: false }] });
+    expect(stored).toMatchObject({ ok: true, value: [{ ok: true, value: { seq: 1, duplicate: false } }] });
     // A wrong copy to alice's object would have been pushed before its delivery call returned.
     await fanoutSettled(chatId);
     await pingBarrier(a2.socket);

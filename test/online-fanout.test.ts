@@ -55,7 +55,8 @@ describe("fan-out to who is online", () => {
     expect(await fanoutSettled(chatId)).toEqual([]);
 
     const { socket: b, ready } = await connect(bob.token, "phone");
-    expect(chatIn(ready, chatId)).toEqual({ chatId, lastSeq: last, readSeq: 0 });
+    // Every message after the `created` one is alice's, and bob has read none.
+    expect(chatIn(ready, chatId)).toEqual({ chatId, lastSeq: last, readSeq: 0, unread: last - 1 });
     expect((await history(bob.token, chatId, "after=0&limit=500")).messages.map((m) => m.seq)).toEqual(
       Array.from({ length: last }, (_, i) => i + 1),
     );
@@ -146,7 +147,8 @@ describe("fan-out to who is online", () => {
     await b.waitClosed(10_000).catch(() => {});
 
     const { socket: laptop, ready } = await connect(bob.token, "laptop");
-    expect(chatIn(ready, chatId)).toEqual({ chatId, lastSeq: last, readSeq: 0 });
+    // Every message after the `created` one is alice's, and bob has read none.
+    expect(chatIn(ready, chatId)).toEqual({ chatId, lastSeq: last, readSeq: 0, unread: last - 1 });
     a.close();
     laptop.close();
   });
