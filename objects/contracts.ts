@@ -20,6 +20,8 @@ export interface SendItem {
   kind?: SendableKind;
   target?: number;
   replyTo?: number;
+  /** The upload an `attachment` message sends. */
+  attachment?: { id: string };
   /** The sending device, when the send came over a socket: its user object takes its own copy from the ack. */
   deviceId?: string;
 }

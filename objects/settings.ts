@@ -2,7 +2,12 @@
  * Operator settings read from the environment (wrangler `[vars]`), each with a sane default.
  * A missing or malformed value falls back to the default rather than failing a request.
  */
-import { DEFAULT_MAX_GROUP_MEMBERS, MAX_GROUP_MEMBERS_CAP } from "../protocol";
+import {
+  DEFAULT_ATTACHMENT_TYPES,
+  DEFAULT_MAX_ATTACHMENT_BYTES,
+  DEFAULT_MAX_GROUP_MEMBERS,
+  MAX_GROUP_MEMBERS_CAP,
+} from "../protocol";
 
 export interface Settings {
   /** Most members a group may have. */
@@ -23,6 +28,10 @@ export interface Settings {
   editWindowMs: number;
   /** How long after sending it a sender may delete a message for everyone (`DELETE_WINDOW_S`). */
   deleteWindowMs: number;
+  /** The largest file a member may upload (`MAX_ATTACHMENT_BYTES`). */
+  maxAttachmentBytes: number;
+  /** The media types a file may have (`ATTACHMENT_TYPES`, comma-separated). */
+  attachmentTypes: ReadonlySet<string>;
 }
 
 export const DEFAULT_SEND_RATE_PER_SECOND = 20;
@@ -50,15 +59,23 @@ export function settingsOf(env: object): Settings {
     inboxFlushMs: positiveInt(vars.INBOX_FLUSH_MS, DEFAULT_INBOX_FLUSH_MS),
     editWindowMs: positiveInt(vars.EDIT_WINDOW_S, DEFAULT_EDIT_WINDOW_S) * 1000,
     deleteWindowMs: positiveInt(vars.DELETE_WINDOW_S, DEFAULT_DELETE_WINDOW_S) * 1000,
+    maxAttachmentBytes: positiveInt(vars.MAX_ATTACHMENT_BYTES, DEFAULT_MAX_ATTACHMENT_BYTES),
+    attachmentTypes: new Set(list(vars.ATTACHMENT_TYPES)?.map((t) => t.toLowerCase()) ?? DEFAULT_ATTACHMENT_TYPES),
   };
+}
+
+/** A comma-separated list; null when unset or blank. */
+function list(value: unknown): string[] | null {
+  if (typeof value !== "string") return null;
+  const items = value
+    .split(",")
+    .map((o) => o.trim())
+    .filter((o) => o.length > 0);
+  return items.length > 0 ? items : null;
 }
 
 /** `ALLOWED_ORIGINS`: comma-separated exact origins; unset or blank allows every origin. */
 function originList(value: unknown): ReadonlySet<string> | null {
-  if (typeof value !== "string") return null;
-  const origins = value
-    .split(",")
-    .map((o) => o.trim())
-    .filter((o) => o.length > 0);
-  return origins.length > 0 ? new Set(origins) : null;
+  const origins = list(value);
+  return origins ? new Set(origins) : null;
 }

@@ -4,13 +4,14 @@
  * `send` frame, the HTTP send body and the SDK.
  */
 import * as z from "zod";
+import { attachmentIdSchema } from "./ids";
 
 /** Kinds a client may send. `system` entries are written by the chat itself. */
-export const SENDABLE_KINDS = ["text", "edit", "delete", "reaction"] as const;
+export const SENDABLE_KINDS = ["text", "attachment", "edit", "delete", "reaction"] as const;
 export type SendableKind = (typeof SENDABLE_KINDS)[number];
 
-/** Every kind a stored message may have. `attachment` is reserved for file messages. */
-export type MessageKind = SendableKind | "system" | "attachment";
+/** Every kind a stored message may have. */
+export type MessageKind = SendableKind | "system";
 
 /** Kinds that change another message (`target`) instead of saying something new. */
 export const CHANGE_KINDS: ReadonlySet<MessageKind> = new Set(["edit", "delete", "reaction"]);
@@ -29,6 +30,8 @@ export const sendFields = {
   kind: z.enum(SENDABLE_KINDS).optional(),
   target: seqRef.optional(),
   replyTo: seqRef.optional(),
+  /** An upload of this chat by the sender, not sent yet (`kind: "attachment"`). */
+  attachment: z.strictObject({ id: attachmentIdSchema }).optional(),
 };
 
 interface SendShape {
@@ -36,6 +39,7 @@ interface SendShape {
   body: string;
   target?: number;
   replyTo?: number;
+  attachment?: { id: string };
 }
 
 // One emoji: a pictograph with its modifiers and joined parts, a flag (two regional indicators),
@@ -56,8 +60,11 @@ export function isOneEmoji(text: string): boolean {
  */
 export function sendFieldsProblem(send: SendShape): string | null {
   const kind = send.kind ?? "text";
-  if (kind === "text") {
-    if (send.target !== undefined) return "a text message has no target (use replyTo to quote one)";
+  if (kind !== "attachment" && send.attachment !== undefined) return 'only kind "attachment" carries an attachment';
+  if (kind === "text" || kind === "attachment") {
+    if (send.target !== undefined) return `a ${kind} message has no target (use replyTo to quote one)`;
+    if (kind === "attachment" && send.attachment === undefined)
+      return "an attachment message names its upload: attachment: {id}";
     return null;
   }
   if (send.target === undefined) return `a ${kind} needs a target: the seq of the message it changes`;

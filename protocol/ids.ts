@@ -42,11 +42,21 @@ export function chatTypeOf(chatId: string): ChatType {
   return chatId.startsWith("d~") ? "direct" : "group";
 }
 
+function randomBase32(length: number): string {
+  const alphabet = "abcdefghijklmnopqrstuvwxyz234567";
+  let out = "";
+  for (const b of crypto.getRandomValues(new Uint8Array(length))) out += alphabet[b & 31];
+  return out;
+}
+
 /** A fresh random group chat id: `g~` and 20 base-32 characters (100 bits). */
 export function newGroupChatId(): string {
-  const alphabet = "abcdefghijklmnopqrstuvwxyz234567";
-  const bytes = crypto.getRandomValues(new Uint8Array(20));
-  let id = "g~";
-  for (const b of bytes) id += alphabet[b & 31];
-  return id;
+  return `g~${randomBase32(20)}`;
 }
+
+/** A fresh attachment id: 26 base-32 characters (130 bits), not guessable. */
+export function newAttachmentId(): string {
+  return randomBase32(26);
+}
+
+export const attachmentIdSchema = z.string().regex(/^[a-z2-7]{26}$/, "not an attachment id");

@@ -3,6 +3,7 @@ import { Hono } from "hono";
 import { authenticate, tokenOf } from "./auth";
 import { type AppEnv, errorResponse } from "./http";
 import { originGuard } from "./origin";
+import { attachmentRoutes } from "./routes/attachments";
 import { chatRoutes } from "./routes/chats";
 import { connectRoutes } from "./routes/connect";
 import { devRoutes } from "./routes/dev";
@@ -25,6 +26,7 @@ app.use("/v1/*", async (c, next) => {
 });
 
 app.route("/v1/chats", chatRoutes);
+app.route("/v1/chats", attachmentRoutes);
 app.route("/v1/connect", connectRoutes);
 app.route("/v1/users", userRoutes);
 

@@ -15,6 +15,10 @@ interface Env {
   EDIT_WINDOW_S?: string;
   /** Seconds after sending during which a sender may delete a message for everyone (default 172800); group admins may always. */
   DELETE_WINDOW_S?: string;
+  /** The largest file a member may upload, in bytes (default 104857600 = 100 MiB). */
+  MAX_ATTACHMENT_BYTES?: string;
+  /** Comma-separated media types a file may have (default: JPEG, PNG, GIF, WebP, PDF, plain text, MP3, Ogg audio, MP4). */
+  ATTACHMENT_TYPES?: string;
   /** Comma-separated exact origins allowed to open a WebSocket from a browser; unset allows every origin. */
   ALLOWED_ORIGINS?: string;
 }

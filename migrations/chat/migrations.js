@@ -2,13 +2,15 @@ import journal from './meta/_journal.json';
 import m0000 from './0000_green_johnny_blaze.sql';
 import m0001 from './0001_material_king_cobra.sql';
 import m0002 from './0002_wild_yellow_claw.sql';
+import m0003 from './0003_swift_weapon_omega.sql';
 
   export default {
     journal,
     migrations: {
       m0000,
 m0001,
-m0002
+m0002,
+m0003
     }
   }
   

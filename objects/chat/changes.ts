@@ -7,7 +7,7 @@
  * overwritten in the same transaction, not hidden behind a flag.
  */
 import { and, eq, sql } from "drizzle-orm";
-import type { Message } from "../../protocol";
+import type { AttachmentInfo, Message } from "../../protocol";
 import { READABLE_KINDS } from "../../protocol";
 import type { SendItem } from "../contracts";
 import { type Refusal, refuse } from "../outcome";
@@ -70,7 +70,12 @@ export function changeStatements(db: ChatDb) {
       .set({ body: sql`${sql.placeholder("body")}`, edited: true })
       .where(eq(m.seq, target))
       .prepare(),
-    erase: db.update(m).set({ body: "", deleted: true, edited: false }).where(eq(m.seq, target)).prepare(),
+    erase: db
+      .update(m)
+      .set({ body: "", deleted: true, edited: false, attachment: null })
+      .where(eq(m.seq, target))
+      .prepare(),
+    attachmentOf: db.select({ attachment: m.attachment }).from(m).where(eq(m.seq, target)).prepare(),
     eraseEdits: db
       .update(m)
       .set({ body: "" })
@@ -98,22 +103,29 @@ export function changeStatements(db: ChatDb) {
 }
 export type ChangeStatements = ReturnType<typeof changeStatements>;
 
-/** What the stored change `m` does to its target; runs in the transaction that stored `m`. */
-export function applyChange(s: ChangeStatements, m: Message): void {
+/**
+ * What the stored change `m` does to its target; runs in the transaction that stored `m`.
+ * Answers the id of the attachment a delete erased (its bytes go after the commit), else null.
+ */
+export function applyChange(s: ChangeStatements, m: Message): string | null {
   const target = m.target;
-  if (target === undefined) return;
+  if (target === undefined) return null;
   switch (m.kind) {
     case "edit":
       s.edit.run({ target, body: m.body });
-      return;
-    case "delete":
+      return null;
+    case "delete": {
+      const erased = s.attachmentOf.get({ target });
       s.erase.run({ target });
       s.eraseEdits.run({ target });
       s.dropReactions.run({ target });
-      return;
+      return erased?.attachment ? (JSON.parse(erased.attachment) as AttachmentInfo).id : null;
+    }
     case "reaction":
       if (m.body === "") s.unreact.run({ target, userId: m.sender });
       else s.react.run({ target, userId: m.sender, emoji: m.body, seq: m.seq });
-      return;
+      return null;
+    default:
+      return null;
   }
 }

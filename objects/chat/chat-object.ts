@@ -9,7 +9,14 @@ import { DurableObject } from "cloudflare:workers";
 import { drizzle } from "drizzle-orm/durable-sqlite";
 import { migrate } from "drizzle-orm/durable-sqlite/migrator";
 import migrations from "../../migrations/chat/migrations";
-import { directChatMembers, type Message, READABLE_KINDS, type Role, type ServerFrame } from "../../protocol";
+import {
+  type AttachmentInfo,
+  directChatMembers,
+  type Message,
+  READABLE_KINDS,
+  type Role,
+  type ServerFrame,
+} from "../../protocol";
 import type {
   Ack,
   ChatView,
@@ -23,11 +30,12 @@ import type {
   Watermarks,
 } from "../contracts";
 import { NOT_A_MEMBER, type Outcome, ok, refuse } from "../outcome";
-import { takesOwnCopy } from "../own-copies";
 import { settingsOf } from "../settings";
-import { applyChange, type ChangeStatements, changeStatements, refusalOf } from "./changes";
+import { type ChangeStatements, changeStatements } from "./changes";
+import { ChatAttachments, type StoredAttachment } from "./chat-attachments";
 import type { Append, ChatCore, ChatState } from "./chat-core";
 import { ChatReceipts } from "./chat-receipts";
+import { ChatSends } from "./chat-sends";
 import { deliveryOf, Fanout } from "./fanout";
 
 import { GroupAdmin } from "./group-admin";
@@ -36,7 +44,6 @@ import {
   type ChatTx,
   countUnread,
   type Entry,
-  findSend,
   insertMessage,
   type LogStatements,
   logStatements,
@@ -56,10 +63,13 @@ export class ChatObject extends DurableObject<Env> {
   private readonly db: ChatDb;
   private readonly log: LogStatements;
   private readonly changes: ChangeStatements;
+  private readonly attachments: ChatAttachments;
+  private readonly sends: ChatSends;
   private chat: ChatState | null = null;
   private readonly settings = settingsOf(this.env);
   private schemaReady = false;
-  private alarmSet = false;
+  /** When the alarm is set for (null: not set, as far as this instance knows). */
+  private alarmAt: number | null = null;
   /** Every call out of this object (tests swap its deliveries from inside). */
   private readonly outbound = new Outbound(this.env);
   private readonly fanout: Fanout;
@@ -76,6 +86,16 @@ export class ChatObject extends DurableObject<Env> {
     this.db = drizzle(ctx.storage, { schema });
     this.log = logStatements(this.db);
     this.changes = changeStatements(this.db);
+    this.attachments = new ChatAttachments(this.db, env.ATTACHMENTS, (time) => this.wakeAt(time));
+    this.sends = new ChatSends({
+      db: this.db,
+      log: this.log,
+      changes: this.changes,
+      settings: this.settings,
+      attachments: this.attachments,
+      commit: (write, ownCopies) => this.commit(write, ownCopies),
+      redeliver: (userIds, messages) => void this.fanout.deliverTo(userIds, messages),
+    });
     this.parked = new ParkedMembers(this.db);
     this.fanout = new Fanout(
       (userIds, delivery) => this.outbound.deliverMany(userIds, delivery),
@@ -95,6 +115,7 @@ export class ChatObject extends DurableObject<Env> {
       this.chat = loadChat(this.db);
       if (this.chat) this.fanout.deliveredSeq = this.chat.fannedOutSeq;
       this.parked.load();
+      this.alarmAt = await ctx.storage.getAlarm();
     });
   }
 
@@ -161,41 +182,30 @@ export class ChatObject extends DurableObject<Env> {
     await this.prepare(chatId, sender);
     const access = this.access(chatId, sender);
     if (!access.ok) return access;
-    const chat = access.value;
-    const ownCopies = new Set<number>();
-    const resent: Message[] = [];
-    const resend = (seq: number): Outcome<Ack> => {
-      const message = readMessage(this.db, chatId, seq) as Message;
-      resent.push(message);
-      return ok({ seq: message.seq, ts: message.ts, duplicate: true, message });
-    };
-    const now = Date.now();
-    const acks = this.commit(
-      (_tx, _append, tryAppend) =>
-        items.map((item): Outcome<Ack> => {
-          const { clientMsgId, body, kind = "text", target, replyTo } = item;
-          if (kind !== "text" || replyTo !== undefined) {
-            // A resend is answered as the first send was, even once the rules would refuse it.
-            const first = findSend(this.log, sender, clientMsgId);
-            if (first) return resend(first.seq);
-            const refusal = refusalOf(this.log, chat, sender, item, now, this.settings);
-            if (refusal) return refusal;
-          }
-          const m = tryAppend({ sender, body, kind, clientMsgId, target, replyTo });
-          if (!m) return resend((findSend(this.log, sender, clientMsgId) as { seq: number }).seq);
-          applyChange(this.changes, m);
-          if (takesOwnCopy(item)) ownCopies.add(m.seq);
-          return ok({ seq: m.seq, ts: m.ts, duplicate: false, message: m });
-        }),
-      ownCopies,
-    );
-    // A resend means its first ack may have been lost, and with it the sender object's copy.
-    if (resent.length > 0)
-      void this.fanout.deliverTo(
-        [sender],
-        resent.sort((a, b) => a.seq - b.seq),
-      );
-    return ok(acks);
+    return ok(await this.sends.store(access.value, sender, items));
+  }
+
+  /** A member is about to upload a file to this chat: its id and R2 key, the upload recorded. */
+  async reserveAttachment(
+    chatId: string,
+    caller: string,
+    file: Omit<AttachmentInfo, "id">,
+  ): Promise<Outcome<StoredAttachment>> {
+    await this.prepare(chatId, caller);
+    const access = this.access(chatId, caller);
+    return access.ok ? ok(this.attachments.reserve(chatId, caller, file)) : access;
+  }
+
+  /** The Worker's word on an upload it streamed to R2: stored, or failed. */
+  async attachmentUploaded(chatId: string, caller: string, id: string, stored: boolean): Promise<Outcome<null>> {
+    const access = this.access(chatId, caller);
+    return access.ok ? this.attachments.finished(chatId, caller, id, stored) : access;
+  }
+
+  /** Where a file's bytes are, for a member allowed to download it. */
+  attachmentFor(chatId: string, caller: string, id: string): Outcome<StoredAttachment> {
+    const access = this.access(chatId, caller);
+    return access.ok ? this.attachments.find(chatId, caller, id) : access;
   }
 
   /** A page of the log, after or before a seq. */
@@ -257,9 +267,11 @@ export class ChatObject extends DurableObject<Env> {
 
   /** Retries failed deliveries, and after a restart re-announces the newest message to all. */
   override async alarm(): Promise<void> {
-    this.alarmSet = false;
+    this.alarmAt = null;
     const chat = this.chat;
     if (!chat) return;
+    const nextSweep = await this.attachments.sweep(chat.chatId);
+    if (nextSweep !== null) this.wakeAt(nextSweep);
     await this.fanout.idle();
     if (await this.groups.retryFarewells(chat)) this.scheduleCheck(RETRY_DELAY_MS);
     const latest = readMessage(this.db, chat.chatId, chat.lastSeq);
@@ -400,8 +412,13 @@ export class ChatObject extends DurableObject<Env> {
   }
 
   private scheduleCheck(delayMs: number): void {
-    if (this.alarmSet) return;
-    this.alarmSet = true;
-    void this.ctx.storage.setAlarm(Date.now() + delayMs);
+    this.wakeAt(Date.now() + delayMs);
+  }
+
+  /** Has the alarm run at `time`, unless it is set to run sooner. */
+  private wakeAt(time: number): void {
+    if (this.alarmAt !== null && this.alarmAt <= time) return;
+    this.alarmAt = time;
+    void this.ctx.storage.setAlarm(time);
   }
 }

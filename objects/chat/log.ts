@@ -4,7 +4,13 @@
  */
 import { and, asc, desc, eq, gt, gte, inArray, lt, lte, max, ne, sql } from "drizzle-orm";
 import type { DrizzleSqliteDODatabase } from "drizzle-orm/durable-sqlite";
-import { DEFAULT_HISTORY_LIMIT, MAX_HISTORY_LIMIT, type Message, type MessageKind } from "../../protocol";
+import {
+  type AttachmentInfo,
+  DEFAULT_HISTORY_LIMIT,
+  MAX_HISTORY_LIMIT,
+  type Message,
+  type MessageKind,
+} from "../../protocol";
 import type { HistoryPage, HistoryQuery } from "../contracts";
 import * as schema from "./schema";
 
@@ -24,6 +30,7 @@ export interface Entry {
   clientMsgId?: string;
   target?: number;
   replyTo?: number;
+  attachment?: AttachmentInfo;
 }
 
 type Row = typeof schema.messages.$inferSelect;
@@ -40,6 +47,7 @@ export function logStatements(db: ChatDb) {
     kind: sql.placeholder("kind"),
     target: sql.placeholder("target"),
     replyTo: sql.placeholder("replyTo"),
+    attachment: sql.placeholder("attachment"),
   };
   return {
     /**
@@ -82,8 +90,18 @@ export function insertMessage(
   entry: Entry,
 ): Message | null {
   const clientMsgId = entry.clientMsgId ?? `sys-${seq}`;
-  const { sender, body, kind, target, replyTo } = entry;
-  const values = { seq, sender, clientMsgId, body, ts, kind, target: target ?? null, replyTo: replyTo ?? null };
+  const { sender, body, kind, target, replyTo, attachment } = entry;
+  const values = {
+    seq,
+    sender,
+    clientMsgId,
+    body,
+    ts,
+    kind,
+    target: target ?? null,
+    replyTo: replyTo ?? null,
+    attachment: attachment ? JSON.stringify(attachment) : null,
+  };
   if (kind !== "system") {
     if (!log.insertSent.get(values)) return null;
   } else {
@@ -92,6 +110,7 @@ export function insertMessage(
   const m: Message = { chatId, seq, sender, clientMsgId, body, ts, kind };
   if (target !== undefined) m.target = target;
   if (replyTo !== undefined) m.replyTo = replyTo;
+  if (attachment) m.attachment = attachment;
   return m;
 }
 
@@ -108,6 +127,7 @@ function toMessage(chatId: string, r: Row, reactions?: Record<string, string[]>)
   };
   if (r.target !== null) m.target = r.target;
   if (r.replyTo !== null) m.replyTo = r.replyTo;
+  if (r.attachment !== null) m.attachment = JSON.parse(r.attachment) as AttachmentInfo;
   if (r.deleted) m.deleted = true;
   else if (r.edited) m.edited = true;
   if (reactions) m.reactions = reactions;

@@ -38,12 +38,36 @@ export const messages = sqliteTable(
     edited: integer("edited", { mode: "boolean" }).notNull().default(false),
     /** Set on a message deleted for everyone: its body (and its edits' bodies) are erased. */
     deleted: integer("deleted", { mode: "boolean" }).notNull().default(false),
+    /** An attachment message's file: `{id,size,contentType,name}` as JSON; erased with a delete. */
+    attachment: text("attachment"),
   },
   (t) => [
     // System messages name their actor as sender but no client id of theirs.
     uniqueIndex("messages_sender_client_id").on(t.sender, t.clientMsgId).where(sql`kind <> 'system'`),
     index("messages_target").on(t.target).where(sql`target IS NOT NULL`),
   ],
+);
+
+/**
+ * Files uploaded to this chat (bytes in R2 under `chats/<chatId>/<id>`): `uploading` while the
+ * bytes stream in, `uploaded` until a message names it (or it expires after 24 h), `sent` once
+ * one does, `gone` once its bytes are deleted (expired, failed, or the message deleted).
+ */
+export const attachments = sqliteTable(
+  "attachments",
+  {
+    id: text("id").primaryKey(),
+    uploader: text("uploader").notNull(),
+    name: text("name").notNull(),
+    contentType: text("content_type").notNull(),
+    size: integer("size").notNull(),
+    createdAt: integer("created_at").notNull(),
+    state: text("state", { enum: ["uploading", "uploaded", "sent", "gone"] }).notNull(),
+    /** The bytes are still in R2 and must be deleted (a deletion that failed is retried by the alarm). */
+    stored: integer("stored", { mode: "boolean" }).notNull().default(false),
+    seq: integer("seq"),
+  },
+  (t) => [index("attachments_pending").on(t.createdAt).where(sql`state IN ('uploading', 'uploaded')`)],
 );
 
 /** The current reaction of each user on each message (the reaction entries are the log). */

@@ -70,13 +70,14 @@ async function onSend(user: FrameContext, ws: WebSocket, socket: SocketState, fr
     if (user.floods.refuse(ws) > user.settings.floodCloseAfter) return ws.close(1008, "flood: too many refused sends");
     return sendError(ws, { code: "rate_limited", message: RATE_LIMITED_MESSAGE }, frame.id);
   }
-  const { clientMsgId, body, kind, target, replyTo } = frame;
+  const { clientMsgId, body, kind, target, replyTo, attachment } = frame;
   const result = await user.sends.submit(frame.chatId, socket.userId, {
     clientMsgId,
     body,
     kind,
     target,
     replyTo,
+    attachment,
     deviceId: socket.deviceId,
   });
   if (!result.ok) return sendError(ws, result, frame.id);
