@@ -1,83 +1,21 @@
 /**
  * The chat page in a real browser (Chromium, found as test/e2e/browser.ts says, driven by
- * playwright-core) against the real local server: two people chat, ticks turn blue, one goes
- * offline and catches up. Without a browser these tests fail; they never skip. An uncaught
- * exception or a console error on any page fails the test it happened in.
- * Screenshots of both pages are saved in test-results/.
+ * playwright-core; the harness is test/e2e/web-pages.ts) against the real local server: two
+ * people chat, ticks turn blue, one goes offline and catches up. Without a browser these tests
+ * fail; they never skip. An uncaught exception or a console error on any page fails the test it
+ * happened in. Screenshots of both pages are saved in test-results/.
  */
-import { mkdirSync } from "node:fs";
-import { join, resolve } from "node:path";
-import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { chromiumPath } from "./browser";
-import { base, client, unique, user } from "./sdk-fixtures";
+import { join } from "node:path";
+import type { Page } from "playwright-core";
+import { describe, expect, it } from "vitest";
+import { client, unique, user } from "./sdk-fixtures";
+import { bodies, browserPages, chatButton, connected, RESULTS, send, signIn, WAIT } from "./web-pages";
 
-const ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
-const RESULTS = resolve(import.meta.dirname, "../../test-results");
-const WAIT = { timeout: 20_000 };
-
-async function signIn(page: Page, name: string): Promise<void> {
-  await page.goto(base);
-  await page.getByLabel("Your name").fill(name);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await page.locator('#conn[data-state="open"]').waitFor(WAIT);
-}
-
-async function send(page: Page, text: string): Promise<void> {
-  const box = page.getByLabel("Message", { exact: true });
-  await box.fill(text);
-  await box.press("Enter");
-}
-
-const bodies = (page: Page) => page.locator("#messages li.msg .body").allTextContents();
 const ownTicks = (page: Page) =>
   page.locator("#messages li.mine .tick").evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.tick));
 
 describe("chat page in Chromium", () => {
-  // One browser (Playwright gives it a fresh temporary profile); each person gets an isolated context.
-  // The first person() launches it, inside a test: without a browser each test fails with how to get
-  // one (a failing beforeAll would leave them reported as skipped).
-  let browser: Browser | undefined;
-  /** This test's browser contexts, and what went wrong on their pages. */
-  let contexts: BrowserContext[] = [];
-  let pageErrors: string[] = [];
-
-  beforeAll(() => {
-    mkdirSync(RESULTS, { recursive: true });
-  });
-  afterAll(async () => {
-    await browser?.close();
-  });
-  afterEach(async () => {
-    await Promise.all(contexts.map((c) => c.close()));
-    const errors = pageErrors;
-    [contexts, pageErrors] = [[], []];
-    expect(errors, "uncaught exceptions and console errors on the pages").toEqual([]);
-  });
-
-  /** A browser context and page for one person; `who` names the page in error reports. */
-  async function person(who: string): Promise<{ context: BrowserContext; page: Page }> {
-    browser ??= await chromium.launch({ executablePath: chromiumPath(), headless: true, args: ARGS });
-    const context = await browser.newContext({ viewport: { width: 1000, height: 640 } });
-    contexts.push(context);
-    const page = await context.newPage();
-    page.on("pageerror", (err) => pageErrors.push(`${who}'s page: uncaught ${err.stack ?? err.message}`));
-    page.on("console", (msg) => {
-      if (msg.type() !== "error") return;
-      const { url, lineNumber } = msg.location();
-      pageErrors.push(`${who}'s page: console error: ${msg.text()}${url ? ` (${url}:${lineNumber})` : ""}`);
-    });
-    return { context, page };
-  }
+  const person = browserPages();
 
   it("Alice and Bob chat: ticks turn blue when Bob sees it; Bob goes offline and catches up in order", async () => {
     const [alice, bob] = [await person("alice"), await person("bob")];
@@ -93,13 +31,13 @@ describe("chat page in Chromium", () => {
       await send(a, "Hello Bob!");
 
       // Bob's device holds it (double tick) and lists the chat with an unread badge; opening it reads it.
-      const chatButton = b.locator(`button.chat[data-chat-title="${aliceName}"]`);
-      await expect.poll(() => chatButton.locator(".badge").textContent(), WAIT).toBe("1");
+      const aliceChat = chatButton(b, aliceName);
+      await expect.poll(() => aliceChat.locator(".badge").textContent(), WAIT).toBe("1");
       await expect.poll(() => ownTicks(a), WAIT).toEqual(["delivered"]);
-      await chatButton.click();
+      await aliceChat.click();
       await expect.poll(() => bodies(b), WAIT).toEqual(["Hello Bob!"]);
       await expect.poll(() => ownTicks(a), WAIT).toEqual(["read"]);
-      await expect.poll(() => chatButton.locator(".badge").isHidden(), WAIT).toBe(true);
+      await expect.poll(() => aliceChat.locator(".badge").isHidden(), WAIT).toBe(true);
       await expect.poll(() => a.locator("#chat-sub").textContent(), WAIT).toBe("online");
 
       // Typing shows on the other side.
@@ -136,13 +74,13 @@ describe("chat page in Chromium", () => {
     carol.client.connect();
     await Promise.all(Array.from({ length: 80 }, (_, i) => carol.client.send(chatId, `note ${i + 1}`)));
     carol.client.close();
-    const chatButton = page.locator(`button.chat[data-chat-title="${sender.id}"]`);
-    await expect.poll(() => chatButton.locator(".badge").textContent(), WAIT).toBe("80");
+    const carolChat = chatButton(page, sender.id);
+    await expect.poll(() => carolChat.locator(".badge").textContent(), WAIT).toBe("80");
 
     // After a reload the page holds no messages; the device's cursor says it has them all.
     await page.reload();
-    await page.locator('#conn[data-state="open"]').waitFor(WAIT);
-    await chatButton.click();
+    await connected(page);
+    await carolChat.click();
     const expected = Array.from({ length: 80 }, (_, i) => `note ${i + 1}`);
     await expect.poll(() => bodies(page), WAIT).toEqual(expected.slice(30));
     await expect

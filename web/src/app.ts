@@ -1,14 +1,19 @@
 /**
  * The demo chat page: sign in with a name, then chat through the SDK. Wires the SDK's events to
- * the chat list and the open conversation, and the forms to the SDK's calls.
+ * the chat list and the open conversation, and the forms and message actions (reply, edit,
+ * delete, react) to the SDK's calls.
  */
-import { ChatApiError, ChatClient, chatTypeOf, newClientMsgId, webStorage } from "../../client";
+import { ChatApiError, ChatClient, chatTypeOf, type Message, newClientMsgId, webStorage } from "../../client";
+import { canEdit } from "./allowed";
 import { ChatList } from "./chat-list";
+import { Composer, type ComposerMode } from "./composer";
+import { confirmDelete } from "./confirm";
 import { Conversation } from "./conversation";
 import { byId } from "./dom";
 import { peerOf } from "./format";
+import { quoteParts } from "./message-node";
 import { deviceIdFor, savedUser, saveUser, tokenSource } from "./session";
-import { addMessage, type ChatItem, newChat, type PendingSend } from "./state";
+import { addMessage, type ChatItem, newChat, newestSeq, type PendingSend } from "./state";
 
 const origin = location.origin;
 const TYPING_SHOWN_MS = 6_000;
@@ -64,7 +69,29 @@ function start(me: string): void {
     client.api,
     (u) => presence.get(u),
     (chat) => markSeen(chat),
+    {
+      reply: (m) => {
+        const chat = conv.current;
+        if (!chat) return;
+        const { who, text } = quoteParts(m.seq, { me, chat });
+        composer.reply(m.seq, who, text);
+      },
+      edit: (m) => {
+        if (!canEdit(m, me, Date.now())) {
+          conv.showError("This message can no longer be edited.");
+          return;
+        }
+        conv.showError("");
+        composer.edit(m.seq, m.body);
+      },
+      remove: (m) => void removeMessage(m),
+      react: (m, emoji) => {
+        conv.showError("");
+        client.react(m.chatId, m.seq, emoji).catch((err: unknown) => failed(m.chatId, "react", err));
+      },
+    },
   );
+  const composer = new Composer((mode, body) => submit(mode, body));
   const renderList = () => list.render(chats.values(), conv.current?.chatId ?? null);
 
   function chatFor(chatId: string): ChatItem {
@@ -86,11 +113,14 @@ function start(me: string): void {
           continue;
         }
         chat.title = s.title;
-        chat.readSeq = Math.max(chat.readSeq, s.readSeq);
-        if (s.lastSeq > chat.countedUpTo) {
-          chat.unread = Math.max(0, s.lastSeq - chat.readSeq);
+        // The server's count stands when it has seen every message counted here and every read
+        // mark made here; otherwise the count kept from the messages as they arrived stands.
+        const current = s.lastSeq > chat.countedUpTo || (s.lastSeq === chat.countedUpTo && s.readSeq >= chat.readSeq);
+        if (current) {
+          chat.unread = s.unread;
           chat.countedUpTo = s.lastSeq;
         }
+        chat.readSeq = Math.max(chat.readSeq, s.readSeq);
         chat.lastSeq = Math.max(chat.lastSeq, s.lastSeq);
       }
     } catch (err) {
@@ -99,6 +129,7 @@ function start(me: string): void {
     }
     const peers = [...chats.keys()].map((id) => peerOf(id, me)).filter((p): p is string => p !== null);
     client.watch(peers);
+    if (conv.current) markSeen(conv.current);
     renderList();
     conv.renderHeader();
   }
@@ -106,7 +137,7 @@ function start(me: string): void {
   /** The open chat is on screen: mark everything shown as read (the sender's blue ticks). */
   function markSeen(chat: ChatItem): void {
     if (conv.current !== chat || document.visibilityState !== "visible") return;
-    const newest = Math.max(0, ...chat.messages.keys());
+    const newest = newestSeq(chat);
     if (newest > chat.readSeq) client.markRead(chat.chatId, newest);
     chat.readSeq = Math.max(chat.readSeq, newest);
     chat.countedUpTo = Math.max(chat.countedUpTo, newest);
@@ -117,6 +148,7 @@ function start(me: string): void {
   async function openChat(chatId: string): Promise<void> {
     stopTyping();
     const chat = chatFor(chatId);
+    if (conv.current !== chat) composer.cancel();
     renderList();
     await conv.show(chat);
     renderList();
@@ -128,8 +160,13 @@ function start(me: string): void {
     if (m.sender === me) chat.pending.delete(m.clientMsgId);
     if (!addMessage(chat, m, me, true)) return;
     if (m.kind === "system" && chat.type === "group" && chat.loaded) void conv.refreshMembers(chat);
+    if (m.kind === "delete" && m.target !== undefined && conv.current === chat) composer.targetGone(m.target);
     conv.added(m);
     markSeen(chat);
+    if (chat.recount) {
+      chat.recount = false;
+      void refreshChats();
+    }
     renderList();
   });
   client.on("receipt", (r) => {
@@ -141,7 +178,9 @@ function start(me: string): void {
   client.on("read", (r) => {
     const chat = chatFor(r.chatId);
     chat.readSeq = Math.max(chat.readSeq, r.seq);
-    chat.unread = r.seq >= chat.lastSeq ? 0 : Math.min(chat.unread, chat.lastSeq - r.seq);
+    if (r.seq >= chat.lastSeq) chat.unread = 0;
+    // Read up to the middle on another device: what is left unread is the server's to count.
+    else void refreshChats();
     renderList();
   });
   client.on("presence", (p) => {
@@ -178,8 +217,45 @@ function start(me: string): void {
   byId("use-here").addEventListener("click", () => client.connect());
   client.on("error", (e) => console.warn(`edge-chat: ${e.code}: ${e.message}`));
 
-  // Sending, keyboard first: Enter sends, Shift+Enter adds a line.
-  const input = byId<HTMLTextAreaElement>("composer-input");
+  /** Says on the page why an action on the chat's messages failed (the open chat only). */
+  function failed(chatId: string, what: string, err: unknown): void {
+    if (conv.current?.chatId === chatId) conv.showError(`Could not ${what}: ${describe(err)}`);
+  }
+
+  async function removeMessage(m: Message): Promise<void> {
+    if (!(await confirmDelete())) return;
+    conv.showError("");
+    client.deleteForEveryone(m.chatId, m.seq).catch((err: unknown) => failed(m.chatId, "delete the message", err));
+  }
+
+  /** Enter in the composer: a new message, a reply, or the new text of an own message. */
+  function submit(mode: ComposerMode, body: string): void {
+    const chat = conv.current;
+    if (!chat) return;
+    stopTyping();
+    conv.showError("");
+    if (mode.kind === "edit") {
+      if (body === mode.original) return;
+      client.edit(chat.chatId, mode.seq, body).catch((err: unknown) => failed(chat.chatId, "save the edit", err));
+      return;
+    }
+    const pending: PendingSend = { clientMsgId: newClientMsgId(), body, ts: Date.now() };
+    if (mode.kind === "reply") pending.replyTo = mode.seq;
+    chat.pending.set(pending.clientMsgId, pending);
+    conv.pendingAdded(pending);
+    const options = { clientMsgId: pending.clientMsgId };
+    const sent =
+      mode.kind === "reply"
+        ? client.reply(chat.chatId, mode.seq, body, options)
+        : client.send(chat.chatId, body, options);
+    sent.catch((err: unknown) => {
+      pending.failed = `not sent: ${describe(err)}`;
+      if (conv.current === chat) conv.pendingFailed(pending);
+    });
+  }
+
+  // Typing notices: on while the box changes (a new message or a reply, not an edit), off when idle.
+  const input = composer.input;
   let typingOn = false;
   let typingSentAt = 0;
   let typingIdle: ReturnType<typeof setTimeout> | undefined;
@@ -190,10 +266,8 @@ function start(me: string): void {
     typingOn = false;
   }
   input.addEventListener("input", () => {
-    input.style.height = "auto";
-    input.style.height = `${Math.min(input.scrollHeight, 160)}px`;
     const chat = conv.current;
-    if (!chat || input.value === "") {
+    if (!chat || input.value === "" || composer.mode.kind === "edit") {
       stopTyping();
       return;
     }
@@ -204,28 +278,6 @@ function start(me: string): void {
     }
     clearTimeout(typingIdle);
     typingIdle = setTimeout(stopTyping, TYPING_IDLE_MS);
-  });
-  input.addEventListener("keydown", (event) => {
-    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
-      event.preventDefault();
-      byId<HTMLFormElement>("composer").requestSubmit();
-    }
-  });
-  byId<HTMLFormElement>("composer").addEventListener("submit", (event) => {
-    event.preventDefault();
-    const chat = conv.current;
-    const body = input.value.trim();
-    if (!chat || body === "") return;
-    stopTyping();
-    input.value = "";
-    input.style.height = "auto";
-    const pending: PendingSend = { clientMsgId: newClientMsgId(), body, ts: Date.now() };
-    chat.pending.set(pending.clientMsgId, pending);
-    conv.pendingAdded(pending);
-    client.send(chat.chatId, body, { clientMsgId: pending.clientMsgId }).catch((err: unknown) => {
-      pending.failed = `not sent: ${describe(err)}`;
-      if (conv.current === chat) conv.pendingFailed(pending);
-    });
   });
 
   byId<HTMLFormElement>("direct-form").addEventListener("submit", async (event) => {
@@ -279,7 +331,12 @@ function start(me: string): void {
   window.addEventListener("online", () => client.connect());
   setInterval(() => conv.renderHeader(), 30_000);
 
-  for (const p of client.pending()) chatFor(p.chatId).pending.set(p.clientMsgId, { ...p, ts: Date.now() });
+  // Sends from before a reload still waiting for their ack: texts and replies show as pending.
+  for (const p of client.pending()) {
+    if (p.kind !== undefined) continue;
+    const { clientMsgId, body, replyTo } = p;
+    chatFor(p.chatId).pending.set(clientMsgId, { clientMsgId, body, ts: Date.now(), replyTo });
+  }
   void refreshChats().then(() => client.connect());
 }
 

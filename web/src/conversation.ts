@@ -1,23 +1,18 @@
 /**
- * The open chat: its messages (newest at the bottom, older ones loaded on scroll-up), ticks on
- * own messages, the typing line and the header with presence.
+ * The open chat: its messages as its `MessageView` shows them (newest at the bottom, older ones
+ * loaded on scroll-up), each redrawn when an edit, delete or reaction changes it; quotes that
+ * jump to the original; ticks on own messages, the typing line and the header with presence.
  */
 import type { ChatApi, Message } from "../../client";
 import { byId, h } from "./dom";
-import { chatTitle, clock, peerOf, presenceLine, systemText, typingLine } from "./format";
-import { addMessage, type ChatItem, type PendingSend, type TickState, tickOf } from "./state";
+import { chatTitle, peerOf, presenceLine, typingLine } from "./format";
+import { closePicker, type MessageActions, messageNode, type NodeContext, pendingNode, tickNode } from "./message-node";
+import { addMessage, addQuoted, type ChatItem, type PendingSend, shownRows, tickOf } from "./state";
 
 const PAGE = 50;
 /** `before` for the newest page: above any seq (15 digits is what the query accepts). */
 const NEWEST = 999_999_999_999_999;
-const TICK_TEXT: Record<TickState, string> = { pending: "🕓", failed: "!", sent: "✓", delivered: "✓✓", read: "✓✓" };
-const TICK_LABEL: Record<TickState, string> = {
-  pending: "sending",
-  failed: "not sent",
-  sent: "sent",
-  delivered: "delivered",
-  read: "read",
-};
+const HIGHLIGHT_MS = 2_000;
 
 type Presence = { online: boolean; lastSeen: number | null };
 
@@ -28,16 +23,31 @@ export class Conversation {
   private readonly sub = byId("chat-sub");
   private readonly typing = byId("typing");
   private readonly announcer = byId("announcer");
-  private loadingOlder = false;
+  private readonly error = byId("conv-error");
+  private readonly actions: MessageActions;
+  private olderLoad: Promise<void> | null = null;
+  /** Originals of replies being fetched on their own, by `chatId seq`. */
+  private readonly quoting = new Set<string>();
+  private highlightTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
     private readonly me: string,
     private readonly api: ChatApi,
     private readonly presenceOf: (userId: string) => Presence | undefined,
     private readonly onShown: (chat: ChatItem) => void,
+    actions: Omit<MessageActions, "jumpTo">,
   ) {
+    this.actions = { ...actions, jumpTo: (seq) => void this.jumpTo(seq) };
     this.list.addEventListener("scroll", () => {
       if (this.list.scrollTop < 120) void this.loadOlder();
+    });
+    // A click anywhere but in a reaction picker (or on its toggle) closes it.
+    document.addEventListener("click", (event) => {
+      const target = event.target instanceof Element ? event.target : null;
+      for (const picker of this.list.querySelectorAll<HTMLElement>(".picker")) {
+        const toggle = picker.closest("li")?.querySelector('[data-action="react"]');
+        if (!picker.contains(target) && !toggle?.contains(target)) closePicker(picker);
+      }
     });
   }
 
@@ -49,16 +59,19 @@ export class Conversation {
     this.chat = chat;
     for (const id of ["chat-head", "messages", "composer"]) byId(id).hidden = false;
     byId("empty").hidden = true;
+    this.showError("");
     this.renderHeader();
     this.renderTyping();
     this.list.replaceChildren();
     this.list.setAttribute("aria-busy", "true");
     if (!chat.loaded) await this.loadNewest(chat);
     if (this.chat !== chat) return;
-    const nodes = [...chat.messages.values()].sort((a, b) => a.seq - b.seq).map((m) => this.node(m));
-    this.list.replaceChildren(...nodes, ...[...chat.pending.values()].map((p) => this.pendingNode(p)));
+    const ctx = this.context(chat);
+    const nodes = shownRows(chat).map((m) => messageNode(m, ctx));
+    this.list.replaceChildren(...nodes, ...[...chat.pending.values()].map((p) => pendingNode(p, ctx)));
     this.list.removeAttribute("aria-busy");
     this.scrollToBottom();
+    for (const m of shownRows(chat)) this.ensureQuoted(chat, m);
     this.onShown(chat);
     if (this.list.scrollHeight <= this.list.clientHeight) void this.loadOlder();
   }
@@ -70,24 +83,39 @@ export class Conversation {
     this.typing.textContent = "";
   }
 
-  /** A new message of the open chat (pushed, caught up, or the echo of an own send). */
+  /** A row of the open chat's log arrived (pushed, caught up, or the echo of an own send). */
   added(m: Message): void {
-    if (!this.chat || m.chatId !== this.chat.chatId) return;
+    const chat = this.chat;
+    if (!chat || m.chatId !== chat.chatId) return;
+    if (m.target !== undefined) {
+      this.redraw(m.target);
+      return;
+    }
     const stick = this.nearBottom() || m.sender === this.me;
     if (m.sender === this.me) this.list.querySelector(`[data-client-msg-id="${CSS.escape(m.clientMsgId)}"]`)?.remove();
-    this.insert(this.node(m), m.seq);
+    const row = chat.view.get(m.seq);
+    if (!row || !shownRows(chat, m.seq, m.seq + 1).length) return;
+    this.insert(messageNode(row, this.context(chat)), m.seq);
+    this.ensureQuoted(chat, row);
     if (stick) this.scrollToBottom();
     if (m.sender !== this.me && m.kind === "text") this.announcer.textContent = `${m.sender}: ${m.body}`;
   }
 
   pendingAdded(p: PendingSend): void {
-    this.list.append(this.pendingNode(p));
+    if (!this.chat) return;
+    this.list.append(pendingNode(p, this.context(this.chat)));
     this.scrollToBottom();
   }
 
   pendingFailed(p: PendingSend): void {
+    if (!this.chat) return;
     const el = this.list.querySelector<HTMLElement>(`[data-client-msg-id="${CSS.escape(p.clientMsgId)}"]`);
-    if (el) el.replaceWith(this.pendingNode(p));
+    if (el) el.replaceWith(pendingNode(p, this.context(this.chat)));
+  }
+
+  /** Says what went wrong with the last action (empty: clears it). */
+  showError(text: string): void {
+    this.error.textContent = text;
   }
 
   /** Receipts moved: refresh the ticks of own messages. */
@@ -115,14 +143,94 @@ export class Conversation {
     this.typing.textContent = this.chat ? typingLine([...this.chat.typing.keys()]) : "";
   }
 
-  /** A group's members changed (a system message): show the new list. */
+  /** A group's members changed (a system message): show the new list, and who may delete what. */
   async refreshMembers(chat: ChatItem): Promise<void> {
     try {
-      chat.members = (await this.api.getChat(chat.chatId)).members.map((m) => m.userId);
+      const members = (await this.api.getChat(chat.chatId)).members;
+      chat.members = members.map((m) => m.userId);
+      chat.admins = new Set(members.filter((m) => m.role === "admin").map((m) => m.userId));
     } catch {
       chat.members = [];
+      chat.admins = new Set();
     }
-    if (this.chat === chat) this.renderHeader();
+    if (this.chat !== chat) return;
+    this.renderHeader();
+    for (const el of this.list.querySelectorAll<HTMLElement>("li[data-seq]")) this.redraw(Number(el.dataset.seq));
+  }
+
+  /** Scrolls to message `seq` (loading older pages until it is there) and highlights it for a moment. */
+  async jumpTo(seq: number): Promise<void> {
+    const chat = this.chat;
+    if (!chat) return;
+    let el = this.rowOf(seq);
+    while (!el && chat.hasOlder && (chat.oldest ?? 0) > seq && this.chat === chat) {
+      const before = chat.oldest;
+      await this.loadOlder(true);
+      if (chat.oldest === before) break;
+      el = this.rowOf(seq);
+    }
+    if (!el || this.chat !== chat) {
+      this.showError("The original message is not available.");
+      return;
+    }
+    const reduce = matchMedia("(prefers-reduced-motion: reduce)").matches;
+    el.scrollIntoView({ block: "center", behavior: reduce ? "auto" : "smooth" });
+    for (const lit of this.list.querySelectorAll(".highlight")) lit.classList.remove("highlight");
+    el.classList.add("highlight");
+    el.focus({ preventScroll: true });
+    clearTimeout(this.highlightTimer);
+    this.highlightTimer = setTimeout(() => this.rowOf(seq)?.classList.remove("highlight"), HIGHLIGHT_MS);
+  }
+
+  /** Draws message `seq` again as the view holds it now, and every quote of it. */
+  private redraw(seq: number): void {
+    const chat = this.chat;
+    if (!chat) return;
+    const ctx = this.context(chat);
+    const row = chat.view.get(seq);
+    const el = this.rowOf(seq);
+    if (row && el) {
+      const focused = el.contains(document.activeElement)
+        ? (document.activeElement as HTMLElement).dataset.action
+        : undefined;
+      const next = messageNode(row, ctx);
+      if (el.classList.contains("highlight")) next.classList.add("highlight");
+      el.replaceWith(next);
+      if (focused) next.querySelector<HTMLElement>(`[data-action="${focused}"]`)?.focus();
+      // Someone else's reaction arriving does not close the picker this user has open.
+      if (el.querySelector(".picker")) next.querySelector<HTMLElement>('[data-action="react"]')?.click();
+    }
+    for (const quoting of this.list.querySelectorAll<HTMLElement>(`li[data-reply-to="${seq}"][data-seq]`)) {
+      const m = chat.view.get(Number(quoting.dataset.seq));
+      if (m) quoting.replaceWith(messageNode(m, ctx));
+    }
+  }
+
+  /** A reply whose original the page does not hold: fetch that one row, then draw its quotes. */
+  private ensureQuoted(chat: ChatItem, m: Message): void {
+    const seq = m.replyTo;
+    if (seq === undefined || chat.view.get(seq)) return;
+    const key = `${chat.chatId} ${seq}`;
+    if (this.quoting.has(key)) return;
+    this.quoting.add(key);
+    this.api
+      .history(chat.chatId, { after: seq - 1, limit: 1 })
+      .then((page) => {
+        for (const row of page.messages) addQuoted(chat, row);
+        if (this.chat === chat) this.redraw(seq);
+      })
+      .catch(() => {
+        // The quote keeps saying "a message"; jumping to it loads the pages up to it.
+      })
+      .finally(() => this.quoting.delete(key));
+  }
+
+  private context(chat: ChatItem): NodeContext {
+    return { me: this.me, chat, actions: this.actions, now: Date.now() };
+  }
+
+  private rowOf(seq: number): HTMLElement | null {
+    return this.list.querySelector<HTMLElement>(`li[data-seq="${seq}"]`);
   }
 
   private async loadNewest(chat: ChatItem): Promise<void> {
@@ -140,8 +248,8 @@ export class Conversation {
 
   /** Receipts are pushed only as they change; after a (re)load, ask for the newest own message's. */
   private async loadTicks(chat: ChatItem): Promise<void> {
-    const own = [...chat.messages.values()].filter((m) => m.sender === this.me && m.kind === "text");
-    const newest = own.reduce((max, m) => Math.max(max, m.seq), 0);
+    const own = chat.view.visible().filter((m) => m.sender === this.me && m.kind !== "system");
+    const newest = own.at(-1)?.seq ?? 0;
     if (newest === 0) return;
     const receipts = await this.api.receipts(chat.chatId, newest).catch(() => null);
     if (!receipts) return;
@@ -151,30 +259,44 @@ export class Conversation {
     if (all(receipts.delivered) || all(receipts.read)) chat.delivered = Math.max(chat.delivered, newest);
   }
 
-  private async loadOlder(): Promise<void> {
+  /** Loads the page before the oldest loaded message; `force`: also while one is loading (waits for it). */
+  private async loadOlder(force = false): Promise<void> {
+    if (this.olderLoad) {
+      if (force) await this.olderLoad;
+      return;
+    }
     const chat = this.chat;
-    if (!chat?.loaded || !chat.hasOlder || this.loadingOlder || chat.oldest === null) return;
-    this.loadingOlder = true;
+    if (!chat?.loaded || !chat.hasOlder || chat.oldest === null) return;
+    this.olderLoad = this.loadPageBefore(chat, chat.oldest);
+    try {
+      await this.olderLoad;
+    } finally {
+      this.olderLoad = null;
+    }
+    if (!force && this.chat === chat && this.list.scrollTop < 120) void this.loadOlder();
+  }
+
+  private async loadPageBefore(chat: ChatItem, oldest: number): Promise<void> {
     const spinner = h("li", { class: "loading muted", role: "status" }, "Loading older messages…");
     this.list.prepend(spinner);
     try {
-      const page = await this.api.history(chat.chatId, { before: chat.oldest, limit: PAGE });
+      const page = await this.api.history(chat.chatId, { before: oldest, limit: PAGE });
       if (this.chat !== chat) return;
-      const older = page.messages.filter((m) => !chat.messages.has(m.seq)).sort((a, b) => a.seq - b.seq);
-      for (const m of older) addMessage(chat, m, this.me, false);
+      for (const m of page.messages) addMessage(chat, m, this.me, false);
       chat.hasOlder = page.more && (chat.oldest ?? 0) > 1;
+      const older = shownRows(chat, chat.oldest ?? oldest, oldest);
       const before = this.list.scrollHeight;
       spinner.remove();
-      this.list.prepend(...older.map((m) => this.node(m)));
+      const ctx = this.context(chat);
+      this.list.prepend(...older.map((m) => messageNode(m, ctx)));
+      for (const m of older) this.ensureQuoted(chat, m);
       // Keep the messages the user was looking at in place.
       this.list.scrollTop += this.list.scrollHeight - before;
     } catch {
       chat.hasOlder = true;
     } finally {
       spinner.remove();
-      this.loadingOlder = false;
     }
-    if (this.chat === chat && this.list.scrollTop < 120) void this.loadOlder();
   }
 
   private insert(li: HTMLElement, seq: number): void {
@@ -188,44 +310,6 @@ export class Conversation {
     this.list.insertBefore(li, before);
   }
 
-  private node(m: Message): HTMLLIElement {
-    const chat = this.chat as ChatItem;
-    if (m.kind === "system") {
-      return h("li", { class: "msg system", "data-seq": String(m.seq) }, systemText(m.body, this.me));
-    }
-    const mine = m.sender === this.me;
-    const showSender = !mine && chat.type === "group";
-    return h(
-      "li",
-      { class: mine ? "msg mine" : "msg theirs", "data-seq": String(m.seq), "data-sender": m.sender },
-      showSender
-        ? h("span", { class: "sender" }, m.sender)
-        : h("span", { class: "visually-hidden" }, mine ? "You:" : `${m.sender}:`),
-      h("p", { class: "body" }, m.body),
-      h(
-        "span",
-        { class: "meta" },
-        h("time", { datetime: new Date(m.ts).toISOString() }, clock(m.ts)),
-        mine ? tickNode(tickOf(chat, m.seq)) : null,
-      ),
-    );
-  }
-
-  private pendingNode(p: PendingSend): HTMLLIElement {
-    return h(
-      "li",
-      { class: `msg mine pending${p.failed ? " failed" : ""}`, "data-client-msg-id": p.clientMsgId },
-      h("span", { class: "visually-hidden" }, "You:"),
-      h("p", { class: "body" }, p.body),
-      h(
-        "span",
-        { class: "meta" },
-        p.failed ? h("span", { class: "fail-reason" }, p.failed) : h("time", {}, clock(p.ts)),
-        tickNode(p.failed ? "failed" : "pending"),
-      ),
-    );
-  }
-
   private nearBottom(): boolean {
     return this.list.scrollHeight - this.list.scrollTop - this.list.clientHeight < 80;
   }
@@ -233,18 +317,4 @@ export class Conversation {
   private scrollToBottom(): void {
     this.list.scrollTop = this.list.scrollHeight;
   }
-}
-
-function tickNode(state: TickState): HTMLSpanElement {
-  return h(
-    "span",
-    {
-      class: `tick ${state}`,
-      "data-tick": state,
-      role: "img",
-      "aria-label": TICK_LABEL[state],
-      title: TICK_LABEL[state],
-    },
-    TICK_TEXT[state],
-  );
 }

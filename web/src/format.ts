@@ -1,4 +1,4 @@
-/** Words for the page: chat titles, times, "last seen", typing lines. */
+/** Words for the page: chat titles, times, "last seen", typing lines, quoted snippets. */
 import { directChatMembers } from "../../client";
 
 export function chatTitle(chat: { chatId: string; title: string | null }, me: string): string {
@@ -13,6 +13,19 @@ export function peerOf(chatId: string, me: string): string | null {
   const pair = directChatMembers(chatId);
   if (!pair) return null;
   return pair[0] === me ? pair[1] : pair[0];
+}
+
+/** What a deleted message says in its place. */
+export const deletedText = "This message was deleted";
+
+/** The first words of `text`, on one line, for a quote: at most `max` characters. */
+export function snippet(text: string, max = 60): string {
+  const chars = [...text.replace(/\s+/g, " ").trim()];
+  if (chars.length <= max) return chars.join("");
+  // Code points, not UTF-16 units: an emoji is never cut in half.
+  const cut = chars.slice(0, max).join("");
+  const space = cut.lastIndexOf(" ");
+  return `${(space > max / 2 ? cut.slice(0, space) : cut).trimEnd()}…`;
 }
 
 export function clock(ts: number): string {

@@ -1,11 +1,15 @@
-/** What the page knows about each chat: summary, the messages loaded so far, tick marks, typing. */
-import type { ChatSummary, ChatType, Message } from "../../client";
-import { systemText } from "./format";
+/**
+ * What the page knows about each chat: summary, its log as a `MessageView` (edits, deletes and
+ * reactions applied by the SDK's one set of rules), tick marks, typing, and the unread count.
+ */
+import { type ChatSummary, type ChatType, type Message, MessageView } from "../../client";
+import { deletedText, systemText } from "./format";
 
 export interface PendingSend {
   clientMsgId: string;
   body: string;
   ts: number;
+  replyTo?: number;
   failed?: string;
 }
 
@@ -18,11 +22,15 @@ export interface ChatItem {
   unread: number;
   /** Messages up to this seq are already counted in `unread`. */
   countedUpTo: number;
+  /** A delete of a message the page does not hold may have changed `unread`: ask the server. */
+  recount: boolean;
   preview: string;
   activity: number;
   members: string[] | null;
-  messages: Map<number, Message>;
-  /** The lowest seq loaded, for loading older history on scroll-up. */
+  /** The group's admins (empty for a direct chat or before the members are loaded). */
+  admins: ReadonlySet<string>;
+  view: MessageView;
+  /** The lowest seq loaded in order (quoted rows fetched on their own do not count), for loading older history. */
   oldest: number | null;
   hasOlder: boolean;
   loaded: boolean;
@@ -40,12 +48,14 @@ export function newChat(summary: ChatSummary): ChatItem {
     title: summary.title,
     lastSeq: summary.lastSeq,
     readSeq: summary.readSeq,
-    unread: Math.max(0, summary.lastSeq - summary.readSeq),
+    unread: summary.unread,
     countedUpTo: summary.lastSeq,
+    recount: false,
     preview: "",
     activity: 0,
     members: null,
-    messages: new Map(),
+    admins: new Set(),
+    view: new MessageView(),
     oldest: null,
     hasOlder: true,
     loaded: false,
@@ -64,20 +74,64 @@ export function tickOf(chat: ChatItem, seq: number): TickState {
   return "sent";
 }
 
-/** Records a message in its chat; answers false when the page already had it. */
+/** A message people read (text or attachment), as opposed to a change of one or a system message. */
+export function isReadable(m: Message): boolean {
+  return m.kind === "text" || m.kind === "attachment";
+}
+
+/** Whether `m` counts as unread for `me` once it is after the read mark. */
+function countsAsUnread(m: Message, me: string): boolean {
+  return isReadable(m) && m.sender !== me && !m.deleted;
+}
+
+/** The newest seq the page holds of the chat's log (0 when none). */
+export function newestSeq(chat: ChatItem): number {
+  return chat.view.rows().at(-1)?.seq ?? 0;
+}
+
+/**
+ * Applies a log row (pushed, caught up, or from a history page) to the chat's view; answers
+ * false when the page already had it. `counting`: a row that just arrived, for the unread count.
+ */
 export function addMessage(chat: ChatItem, m: Message, me: string, counting: boolean): boolean {
-  if (chat.messages.has(m.seq)) return false;
-  chat.messages.set(m.seq, m);
+  const known = chat.view.get(m.seq) !== undefined;
+  // The target as it was before this change: a delete of a message counted as unread uncounts it.
+  const target = m.target === undefined ? undefined : chat.view.get(m.target);
+  const targetCounted = target !== undefined && countsAsUnread(target, me);
+  chat.view.apply(m);
   if (chat.oldest === null || m.seq < chat.oldest) chat.oldest = m.seq;
-  if (m.seq >= chat.lastSeq) {
-    chat.lastSeq = m.seq;
-    const who = m.sender === me ? "You: " : chat.type === "group" ? `${m.sender}: ` : "";
-    chat.preview = m.kind === "system" ? systemText(m.body, me) : `${who}${m.body}`;
-    chat.activity = Math.max(chat.activity, m.ts);
-  }
+  if (m.seq >= chat.lastSeq) chat.lastSeq = m.seq;
+  if (isReadable(m) || m.kind === "system") chat.activity = Math.max(chat.activity, m.ts);
+  updatePreview(chat, me);
   if (counting && m.seq > chat.countedUpTo) {
     chat.countedUpTo = m.seq;
-    if (m.sender !== me && m.kind === "text" && m.seq > chat.readSeq) chat.unread += 1;
+    if (m.seq > chat.readSeq && countsAsUnread(m, me)) chat.unread += 1;
+    if (m.kind === "delete" && m.target !== undefined && m.target > chat.readSeq) {
+      if (target === undefined) chat.recount = true;
+      else if (targetCounted) chat.unread = Math.max(0, chat.unread - 1);
+    }
   }
-  return true;
+  return !known;
+}
+
+/** Applies a row fetched on its own (the original of a reply older than what is loaded). */
+export function addQuoted(chat: ChatItem, m: Message): void {
+  chat.view.apply(m);
+}
+
+/** The chat list's line: the newest message as it stands now (edited, deleted). */
+function updatePreview(chat: ChatItem, me: string): void {
+  const newest = chat.view.visible().at(-1);
+  if (!newest) return;
+  if (newest.kind === "system") {
+    chat.preview = systemText(newest.body, me);
+    return;
+  }
+  const who = newest.sender === me ? "You: " : chat.type === "group" ? `${newest.sender}: ` : "";
+  chat.preview = `${who}${newest.deleted ? deletedText : newest.body}`;
+}
+
+/** The rows the conversation shows: what the view shows from the oldest loaded seq on. */
+export function shownRows(chat: ChatItem, from = chat.oldest ?? 0, below = Number.POSITIVE_INFINITY): Message[] {
+  return chat.view.visible().filter((m) => m.seq >= from && m.seq < below);
 }
