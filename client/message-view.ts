@@ -9,25 +9,44 @@
  */
 import type { Message } from "../protocol/frames";
 
-/** The rows of one chat, by seq; entries are applied as they arrive, in any order of pages and pushes. */
+/**
+ * The rows of one chat, by seq. Entries may arrive in any order of pages and pushes, and more
+ * than once: a row is worked out again from the newest copy of it received and every change of
+ * it held whenever an entry does not simply follow those held, so what is shown once everything
+ * has arrived does not depend on the order. Rows are replaced, never changed in place.
+ */
 export class MessageView {
-  private readonly bySeq = new Map<number, Message>();
-  /** Change entries held, by the seq of the message they change, in seq order. */
-  private readonly changes = new Map<number, Message[]>();
+  /** Each seq as it last arrived (a deleted message's text and its edits' text erased). */
+  private readonly received = new Map<number, Message>();
+  /** The rows as shown: `received` with the changes held applied. */
+  private readonly shown = new Map<number, Message>();
+  /** The seqs of the change entries held, by the seq of the message they change, ascending. */
+  private readonly changes = new Map<number, number[]>();
+  /** The seqs of the messages known to be deleted. */
+  private readonly deleted = new Set<number>();
 
   /** Applies log rows (pushed messages or history pages). A row seen before is replaced by the newer copy. */
   apply(...messages: Message[]): void {
-    for (const m of messages) this.applyOne(m);
+    for (const m of messages) {
+      if (m.target === undefined) {
+        // Deleting is final: a copy that shows the message is older than the delete held here.
+        if (this.received.get(m.seq)?.deleted && !m.deleted) continue;
+        this.received.set(m.seq, { ...m });
+        this.settle(m.seq);
+      } else {
+        this.applyChange({ ...m }, m.target);
+      }
+    }
   }
 
   /** The row at `seq`, with everything held applied to it. */
   get(seq: number): Message | undefined {
-    return this.bySeq.get(seq);
+    return this.shown.get(seq);
   }
 
   /** Every row held, in seq order: edits, deletes and reactions included, as `history` returns them. */
   rows(): Message[] {
-    return [...this.bySeq.values()].sort((a, b) => a.seq - b.seq);
+    return [...this.shown.values()].sort((a, b) => a.seq - b.seq);
   }
 
   /** The rows a conversation shows: texts, attachments and system messages, changes applied. */
@@ -35,35 +54,67 @@ export class MessageView {
     return this.rows().filter((m) => m.kind === "text" || m.kind === "attachment" || m.kind === "system");
   }
 
-  private applyOne(incoming: Message): void {
-    const m = { ...incoming };
-    if (m.target === undefined) {
-      this.bySeq.set(m.seq, m);
-      // A copy of the row from before some change held here (a page read while the change was
-      // on its way) gets those changes again; on a row that has them already they change nothing.
-      for (const change of this.changes.get(m.seq) ?? []) changeRow(m, change, this.changesOf(m.seq));
+  private applyChange(change: Message, target: number): void {
+    const seqs = this.changes.get(target) ?? [];
+    this.changes.set(target, seqs);
+    const again = this.received.has(change.seq);
+    this.received.set(change.seq, change);
+    if (change.kind === "delete") this.deleted.add(target);
+    if (again) {
+      // A copy of an entry held: what it does to its message is shown already.
+      this.show(change.seq, target);
       return;
     }
-    const held = this.bySeq.get(m.target);
-    // A change whose target was deleted comes from the server with its text erased already.
-    if (m.kind === "edit" && held?.deleted) m.body = "";
-    this.bySeq.set(m.seq, m);
-    const list = this.changes.get(m.target) ?? [];
-    if (!list.some((c) => c.seq === m.seq)) {
-      list.push(m);
-      list.sort((a, b) => a.seq - b.seq);
-      this.changes.set(m.target, list);
+    const last = seqs.at(-1);
+    if (last !== undefined && change.seq < last) {
+      const at = seqs.findIndex((s) => s > change.seq);
+      seqs.splice(at, 0, change.seq);
+      this.settle(target);
+      return;
     }
-    if (held) changeRow(held, m, this.changesOf(m.target));
+    seqs.push(change.seq);
+    const held = this.shown.get(target);
+    if (held) this.showRow(target, held, [change]);
+    for (const s of change.kind === "delete" ? seqs : [change.seq]) this.show(s, target);
   }
 
-  private changesOf(target: number): Message[] {
-    return (this.changes.get(target) ?? []).map((c) => this.bySeq.get(c.seq) ?? c);
+  /**
+   * Works out the message at `seq` and its change entries again. A copy of a message already
+   * shows the changes stored before it was read; applying them again in seq order changes
+   * nothing, so every change held is applied.
+   */
+  private settle(seq: number): void {
+    const seqs = this.changes.get(seq) ?? [];
+    const copy = this.received.get(seq);
+    const changes = seqs.map((s) => this.received.get(s) as Message);
+    if (copy) this.showRow(seq, copy, changes);
+    for (const s of seqs) this.show(s, seq);
+  }
+
+  private showRow(seq: number, from: Message, changes: Message[]): void {
+    const row = { ...from };
+    for (const change of changes) changeRow(row, change);
+    this.shown.set(seq, row);
+    if (row.deleted) {
+      this.deleted.add(seq);
+      // Deleting is final: the text a device held is dropped, not only hidden.
+      this.received.set(seq, row);
+    }
+  }
+
+  /** Shows the change entry at `seq` of the message `target`; a delete erases the text of every edit of it. */
+  private show(seq: number, target: number): void {
+    let entry = this.received.get(seq) as Message;
+    if (entry.kind === "edit" && entry.body !== "" && this.deleted.has(target)) {
+      entry = { ...entry, body: "" };
+      this.received.set(seq, entry);
+    }
+    this.shown.set(seq, entry);
   }
 }
 
-/** What `change` does to `row` (which it targets); `siblings`: every change of `row` held. */
-export function changeRow(row: Message, change: Message, siblings: readonly Message[] = []): void {
+/** What `change` does to `row` (the message it targets), for changes applied in seq order. */
+export function changeRow(row: Message, change: Message): void {
   switch (change.kind) {
     case "edit":
       // The server refuses edits of a deleted message: one seen here is older than the delete.
@@ -77,8 +128,6 @@ export function changeRow(row: Message, change: Message, siblings: readonly Mess
       delete row.edited;
       delete row.attachment;
       delete row.reactions;
-      // The text of every edit of a deleted message is erased too.
-      for (const s of siblings) if (s.kind === "edit") s.body = "";
       return;
     case "reaction":
       if (row.deleted) return;
