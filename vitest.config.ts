@@ -21,7 +21,17 @@ function workersProject(
       sqlAsText,
       cloudflareTest({
         wrangler: { configPath: "./wrangler.toml" },
-        miniflare: { bindings: { DEV_AUTH: "true", JWT_SECRET: "test-secret", ...vars } },
+        miniflare: {
+          bindings: {
+            DEV_AUTH: "true",
+            JWT_SECRET: "test-secret",
+            // The local key pair of dev.env, and local http push services, as in development.
+            VAPID_PRIVATE_KEY: "oJiaOGOmPjLeYHZkiyZHh6dFIDAFK04bQsAJ5WD21O4",
+            VAPID_SUBJECT: "mailto:dev@localhost",
+            PUSH_ALLOW_HTTP: "true",
+            ...vars,
+          },
+        },
       }),
     ],
     test: { name, ...files, testTimeout: 30_000 },

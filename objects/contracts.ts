@@ -50,6 +50,11 @@ export interface Delivery {
   messages: Message[];
   /** The recipient is no longer a member: these are the last messages it gets from this chat. */
   left?: boolean;
+  /**
+   * To a member parked with push subscriptions: the newest message it has not been told of, for a
+   * push only (its devices are not connected; its inbox learns the chat's end when it resumes).
+   */
+  notice?: boolean;
 }
 
 /** A member's object's answer to a delivery. */
@@ -59,6 +64,8 @@ export interface DeliveryAnswer {
    * the chat delivers nothing more to it until it resumes. The stamp orders park and resume.
    */
   parked?: number;
+  /** With `parked`: the member has push subscriptions, so the chat tells it of new messages now and then. */
+  push?: boolean;
   /** The member's `delivered` receipts for this chat that were waiting to go: they ride on the answer. */
   marks?: Watermarks;
 }

@@ -32,6 +32,10 @@ export interface Settings {
   maxAttachmentBytes: number;
   /** The media types a file may have (`ATTACHMENT_TYPES`, comma-separated). */
   attachmentTypes: ReadonlySet<string>;
+  /** Plain-http push endpoints on 127.0.0.1 and localhost are allowed (`PUSH_ALLOW_HTTP`, local only). */
+  pushAllowHttp: boolean;
+  /** How long a push service should keep a push for an offline device (`PUSH_TTL_S`, at least an hour). */
+  pushTtlSeconds: number;
 }
 
 export const DEFAULT_SEND_RATE_PER_SECOND = 20;
@@ -40,6 +44,7 @@ export const DEFAULT_MAX_SOCKETS_PER_USER = 10;
 export const DEFAULT_FLOOD_CLOSE_AFTER = 1_000;
 export const DEFAULT_INBOX_FLUSH_MS = 30_000;
 export const DEFAULT_EDIT_WINDOW_S = 900;
+export const DEFAULT_PUSH_TTL_S = 86_400;
 export const DEFAULT_DELETE_WINDOW_S = 172_800;
 
 function positiveInt(value: unknown, fallback: number): number {
@@ -60,6 +65,8 @@ export function settingsOf(env: object): Settings {
     editWindowMs: positiveInt(vars.EDIT_WINDOW_S, DEFAULT_EDIT_WINDOW_S) * 1000,
     deleteWindowMs: positiveInt(vars.DELETE_WINDOW_S, DEFAULT_DELETE_WINDOW_S) * 1000,
     maxAttachmentBytes: positiveInt(vars.MAX_ATTACHMENT_BYTES, DEFAULT_MAX_ATTACHMENT_BYTES),
+    pushAllowHttp: vars.PUSH_ALLOW_HTTP === "true",
+    pushTtlSeconds: Math.max(3_600, positiveInt(vars.PUSH_TTL_S, DEFAULT_PUSH_TTL_S)),
     attachmentTypes: new Set(list(vars.ATTACHMENT_TYPES)?.map((t) => t.toLowerCase()) ?? DEFAULT_ATTACHMENT_TYPES),
   };
 }

@@ -83,3 +83,13 @@ export interface Presence {
   online: boolean;
   lastSeen: number | null;
 }
+
+/** `PUT /v1/devices/:deviceId/push`: a browser's `PushSubscription.toJSON()` (its `expirationTime` is ignored). */
+export const pushSubscriptionBody = z.strictObject({
+  endpoint: z.string().min(1).max(2_048),
+  expirationTime: z.number().nullable().optional(),
+  keys: z.strictObject({ p256dh: z.string().min(1).max(200), auth: z.string().min(1).max(100) }),
+});
+
+/** `PUT /v1/chats/:chatId/mute`: muted until `until` (ms since the epoch), or with no end (`null`). */
+export const muteBody = z.strictObject({ until: z.number().int().nonnegative().max(8.64e15).nullable() });

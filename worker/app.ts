@@ -7,6 +7,7 @@ import { attachmentRoutes } from "./routes/attachments";
 import { chatRoutes } from "./routes/chats";
 import { connectRoutes } from "./routes/connect";
 import { devRoutes } from "./routes/dev";
+import { pushRoutes } from "./routes/push";
 import { userRoutes } from "./routes/users";
 
 export const app = new Hono<AppEnv>();
@@ -27,6 +28,7 @@ app.use("/v1/*", async (c, next) => {
 
 app.route("/v1/chats", chatRoutes);
 app.route("/v1/chats", attachmentRoutes);
+app.route("/v1", pushRoutes);
 app.route("/v1/connect", connectRoutes);
 app.route("/v1/users", userRoutes);
 

@@ -19,6 +19,8 @@ interface Env {
   MAX_ATTACHMENT_BYTES?: string;
   /** Comma-separated media types a file may have (default: JPEG, PNG, GIF, WebP, PDF, plain text, MP3, Ogg audio, MP4). */
   ATTACHMENT_TYPES?: string;
+  /** Seconds a push service keeps a push for an offline device (default 86400, at least 3600). */
+  PUSH_TTL_S?: string;
   /** Comma-separated exact origins allowed to open a WebSocket from a browser; unset allows every origin. */
   ALLOWED_ORIGINS?: string;
 }

@@ -3,6 +3,7 @@ import m0000 from './0000_green_johnny_blaze.sql';
 import m0001 from './0001_material_king_cobra.sql';
 import m0002 from './0002_wild_yellow_claw.sql';
 import m0003 from './0003_swift_weapon_omega.sql';
+import m0004 from './0004_mature_punisher.sql';
 
   export default {
     journal,
@@ -10,7 +11,8 @@ import m0003 from './0003_swift_weapon_omega.sql';
       m0000,
 m0001,
 m0002,
-m0003
+m0003,
+m0004
     }
   }
   

@@ -37,7 +37,6 @@ import type { Append, ChatCore, ChatState } from "./chat-core";
 import { ChatReceipts } from "./chat-receipts";
 import { ChatSends } from "./chat-sends";
 import { deliveryOf, Fanout } from "./fanout";
-
 import { GroupAdmin } from "./group-admin";
 import {
   type ChatDb,
@@ -51,6 +50,7 @@ import {
   readMessage,
 } from "./log";
 import { loadChat, writeDirectInfo } from "./membership";
+import { Notices } from "./notices";
 import { Outbound } from "./outbound";
 import { ParkedMembers } from "./parked-members";
 import type { MemberRow } from "./receipts";
@@ -65,6 +65,8 @@ export class ChatObject extends DurableObject<Env> {
   private readonly changes: ChangeStatements;
   private readonly attachments: ChatAttachments;
   private readonly sends: ChatSends;
+  /** Tells parked members with push subscriptions of new messages, at most every few seconds. */
+  private readonly notices: Notices;
   private chat: ChatState | null = null;
   private readonly settings = settingsOf(this.env);
   private schemaReady = false;
@@ -87,6 +89,13 @@ export class ChatObject extends DurableObject<Env> {
     this.log = logStatements(this.db);
     this.changes = changeStatements(this.db);
     this.attachments = new ChatAttachments(this.db, env.ATTACHMENTS, (time) => this.wakeAt(time));
+    this.parked = new ParkedMembers(this.db);
+    this.notices = new Notices({
+      db: this.db,
+      parked: this.parked,
+      deliverMany: (userIds, delivery) => this.outbound.deliverMany(userIds, delivery),
+      wakeAt: (time) => this.wakeAt(time),
+    });
     this.sends = new ChatSends({
       db: this.db,
       log: this.log,
@@ -96,10 +105,9 @@ export class ChatObject extends DurableObject<Env> {
       commit: (write, ownCopies) => this.commit(write, ownCopies),
       redeliver: (userIds, messages) => void this.fanout.deliverTo(userIds, messages),
     });
-    this.parked = new ParkedMembers(this.db);
     this.fanout = new Fanout(
       (userIds, delivery) => this.outbound.deliverMany(userIds, delivery),
-      (userId, answer) => this.answered(userId, answer),
+      (userId, answer, lastSeq) => this.answered(userId, answer, lastSeq),
       () => {
         const chat = this.chat as ChatState;
         return { ...deliveryOf(chat, []), members: this.parked.reachable(chat.members.keys()) };
@@ -116,6 +124,8 @@ export class ChatObject extends DurableObject<Env> {
       if (this.chat) this.fanout.deliveredSeq = this.chat.fannedOutSeq;
       this.parked.load();
       this.alarmAt = await ctx.storage.getAlarm();
+      // Notices that were due when the object stopped go out now.
+      if (this.chat && this.parked.behind(this.chat.lastSeq).length > 0) this.wakeAt(Date.now());
     });
   }
 
@@ -272,6 +282,7 @@ export class ChatObject extends DurableObject<Env> {
     if (!chat) return;
     const nextSweep = await this.attachments.sweep(chat.chatId);
     if (nextSweep !== null) this.wakeAt(nextSweep);
+    await this.notices.send(chat);
     await this.fanout.idle();
     if (await this.groups.retryFarewells(chat)) this.scheduleCheck(RETRY_DELAY_MS);
     const latest = readMessage(this.db, chat.chatId, chat.lastSeq);
@@ -373,6 +384,7 @@ export class ChatObject extends DurableObject<Env> {
       for (const m of fresh) if (READABLE_KINDS.has(m.kind)) this.receipts.noteSent(m.sender, m.seq);
       this.scheduleCheck(CHECK_DELAY_MS);
       this.fanout.enqueue(fresh, ownCopies);
+      if (fresh.some((m) => READABLE_KINDS.has(m.kind))) this.notices.due(chat);
     }
     return result;
   }
@@ -398,8 +410,8 @@ export class ChatObject extends DurableObject<Env> {
   }
 
   /** A member's answer to a delivery: it parked, or it handed over receipts that were waiting. */
-  private answered(userId: string, answer: DeliveryAnswer): void {
-    if (answer.parked !== undefined) this.parked.park(userId, answer.parked);
+  private answered(userId: string, answer: DeliveryAnswer, lastSeq: number): void {
+    if (answer.parked !== undefined) this.parked.park(userId, answer.parked, answer.push === true, lastSeq);
     const member = this.chat?.members.get(userId);
     if (!answer.marks || !this.chat || !member) return;
     this.receipts

@@ -17,8 +17,8 @@ export function deliveryOf(chat: Pick<ChatState, "chatId" | "type" | "title">, m
 
 /** Delivers one delivery to many members (directly, or through relay objects); one result each. */
 export type DeliverManyFn = (userIds: string[], delivery: Delivery) => Promise<DeliveryResult[]>;
-/** What the chat does with a member's answer (it parked, or handed over receipts). */
-export type AnswerFn = (userId: string, answer: DeliveryAnswer) => void;
+/** What the chat does with a member's answer (it parked, or handed over receipts) to a delivery up to `lastSeq`. */
+export type AnswerFn = (userId: string, answer: DeliveryAnswer, lastSeq: number) => void;
 
 export class Fanout {
   private queue: Message[] = [];
@@ -58,7 +58,8 @@ export class Fanout {
   /** Sends `messages` to the given members only (retries, or a member who just joined). */
   async deliverTo(userIds: Iterable<string>, messages: Message[]): Promise<void> {
     const info = this.describe();
-    await this.settle(info.chatId, await this.deliverMany([...userIds], deliveryOf(info, messages)));
+    const lastSeq = messages.at(-1)?.seq ?? 0;
+    await this.settle(info.chatId, await this.deliverMany([...userIds], deliveryOf(info, messages)), lastSeq);
   }
 
   private async drain(): Promise<void> {
@@ -81,19 +82,19 @@ export class Fanout {
         if (rest.length > 0 && info.members.includes(sender))
           rounds.push(this.deliverMany([sender], deliveryOf(info, rest)));
       }
-      const allOk = this.settle(info.chatId, (await Promise.all(rounds)).flat());
       const last = batch.at(-1);
+      const allOk = this.settle(info.chatId, (await Promise.all(rounds)).flat(), last?.seq ?? 0);
       if (allOk && this.failed.size === 0 && last) this.deliveredSeq = last.seq;
     }
   }
 
   /** Takes in a round's results; answers whether every member got it. */
-  private settle(chatId: string, results: DeliveryResult[]): boolean {
+  private settle(chatId: string, results: DeliveryResult[], lastSeq: number): boolean {
     let allOk = true;
     for (const r of results) {
       if (r.answer) {
         this.failed.delete(r.userId);
-        this.answered(r.userId, r.answer);
+        this.answered(r.userId, r.answer, lastSeq);
       } else {
         allOk = false;
         this.failed.add(r.userId);

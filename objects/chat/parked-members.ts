@@ -16,6 +16,8 @@ const WRITE_DELAY_MS = 5;
 
 export class ParkedMembers {
   private readonly parked = new Set<string>();
+  /** Parked members with push subscriptions → the newest seq each was told of. */
+  private readonly notified = new Map<string, number>();
   private readonly resumedAt = new Map<string, number>();
   private readonly unwritten = new Set<string>();
   private timer: ReturnType<typeof setTimeout> | null = null;
@@ -24,12 +26,17 @@ export class ParkedMembers {
 
   /** Reads the parked members stored by an earlier run. */
   load(): void {
-    for (const { userId } of this.db.select().from(schema.parkedMembers).all()) this.parked.add(userId);
+    for (const { userId, push, notifiedSeq } of this.db.select().from(schema.parkedMembers).all()) {
+      this.parked.add(userId);
+      if (push) this.notified.set(userId, notifiedSeq);
+    }
   }
 
-  park(userId: string, stamp: number): void {
+  /** `userId` parked at `stamp`, told of messages up to `seq`; `push`: it wants notices. */
+  park(userId: string, stamp: number, push = false, seq = 0): void {
     if ((this.resumedAt.get(userId) ?? 0) >= stamp || this.parked.has(userId)) return;
     this.parked.add(userId);
+    if (push) this.notified.set(userId, seq);
     this.unwritten.add(userId);
     this.timer ??= setTimeout(() => this.write(), WRITE_DELAY_MS);
   }
@@ -41,6 +48,7 @@ export class ParkedMembers {
 
   /** The member is no longer parked (it resumed, left, or is being added back). */
   forget(userId: string): void {
+    this.notified.delete(userId);
     if (!this.parked.delete(userId)) return;
     if (!this.unwritten.delete(userId)) {
       this.db
@@ -55,15 +63,42 @@ export class ParkedMembers {
     return [...members].filter((u) => !this.parked.has(u));
   }
 
+  /** Parked members with push subscriptions told of nothing after `seq`. */
+  behind(seq: number): string[] {
+    return [...this.notified].filter(([, told]) => told < seq).map(([userId]) => userId);
+  }
+
+  /** The newest seq `userId` was told of. */
+  toldSeq(userId: string): number {
+    return this.notified.get(userId) ?? 0;
+  }
+
+  /** `userIds` were told of messages up to `seq`: written with the caller's event. */
+  told(userIds: string[], seq: number): void {
+    for (const userId of userIds) if (this.notified.has(userId)) this.notified.set(userId, seq);
+    const stored = userIds.filter((u) => !this.unwritten.has(u));
+    for (let i = 0; i < stored.length; i += 90) {
+      this.db
+        .update(schema.parkedMembers)
+        .set({ notifiedSeq: seq })
+        .where(inArray(schema.parkedMembers.userId, stored.slice(i, i + 90)))
+        .run();
+    }
+  }
+
   private write(): void {
     this.timer = null;
-    const rows = [...this.unwritten].map((userId) => ({ userId }));
+    const rows = [...this.unwritten].map((userId) => ({
+      userId,
+      push: this.notified.has(userId),
+      notifiedSeq: this.notified.get(userId) ?? 0,
+    }));
     this.unwritten.clear();
-    // Statements of one synchronous run share one commit; batches keep each statement small.
-    for (let i = 0; i < rows.length; i += 100) {
+    // Statements of one synchronous run share one commit; 30 rows of 3 values stay under the 100 a statement may bind.
+    for (let i = 0; i < rows.length; i += 30) {
       this.db
         .insert(schema.parkedMembers)
-        .values(rows.slice(i, i + 100))
+        .values(rows.slice(i, i + 30))
         .onConflictDoNothing()
         .run();
     }

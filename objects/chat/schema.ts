@@ -99,4 +99,8 @@ export const formerMembers = sqliteTable(
 /** Members whose objects said no device of theirs is connected: fan-out skips them until they resume. */
 export const parkedMembers = sqliteTable("parked_members", {
   userId: text("user_id").primaryKey(),
+  /** The member has push subscriptions: it is told of new messages now and then (`notice` deliveries). */
+  push: integer("push", { mode: "boolean" }).notNull().default(false),
+  /** The newest seq it was told of. */
+  notifiedSeq: integer("notified_seq").notNull().default(0),
 });

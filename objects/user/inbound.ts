@@ -13,6 +13,7 @@ import { mapLimit } from "../map-limit";
 import type { OwnCopies } from "../own-copies";
 import type { chatStub } from "../stubs";
 import type { Inbox } from "./inbox";
+import type { Pushes } from "./pushes";
 import type { ReceiptQueue } from "./receipt-queue";
 import { sendRaw, stateOf } from "./sockets";
 
@@ -29,6 +30,7 @@ export interface InboundHost {
   readonly receipts: ReceiptQueue;
   readonly ownCopies: OwnCopies;
   chat(chatId: string): ReturnType<typeof chatStub>;
+  readonly pushes: Pushes;
 }
 
 /** Whether `m` is the system message that makes `userId` a member (creation or being added). */
@@ -48,8 +50,14 @@ export class Inbound {
   /** A chat's delivery: pushed to the devices, or the chat parked when none is connected. */
   async deliver(userId: string, delivery: Delivery): Promise<DeliveryAnswer> {
     let answer: DeliveryAnswer = {};
+    if (delivery.notice) {
+      // For a push only: a device that connected since resumed the chat and gets it live.
+      if (!this.host.online()) this.host.pushes.queue(userId, delivery, delivery.messages);
+      return answer;
+    }
     await this.withChatLock(delivery.chatId, async () => {
       if (!delivery.left && !this.host.online()) {
+        this.host.pushes.queue(userId, delivery, delivery.messages);
         answer = this.park(delivery);
         return;
       }
@@ -121,7 +129,7 @@ export class Inbound {
   private park(delivery: Delivery): DeliveryAnswer {
     const newest = delivery.messages.at(-1)?.seq ?? 0;
     this.host.inbox.park(delivery.chatId, delivery.type, delivery.title, newest);
-    return { parked: this.stamp() };
+    return this.host.pushes.any() ? { parked: this.stamp(), push: true } : { parked: this.stamp() };
   }
 
   /** Strictly increasing within this object, and across its restarts while the clock moves on. */
@@ -159,6 +167,8 @@ export class Inbound {
         sendRaw(ws, text);
       }
     }
+    // Subscribed devices without a socket get a push (own messages and changes never push).
+    if (!delivery.left) this.host.pushes.queue(userId, delivery, fresh);
     const newest = fresh.at(-1) as Message;
     inbox.upsert(chatId, type, title, newest.seq);
     inbox.countArrived(chatId, userId, fresh);

@@ -37,3 +37,36 @@ export const userMeta = sqliteTable("user_meta", {
 export const watchers = sqliteTable("watchers", {
   userId: text("user_id").primaryKey(),
 });
+
+/** A device's Web Push subscription (one per device). */
+export const pushSubscriptions = sqliteTable("push_subscriptions", {
+  deviceId: text("device_id").primaryKey(),
+  endpoint: text("endpoint").notNull(),
+  p256dh: text("p256dh").notNull(),
+  auth: text("auth").notNull(),
+  createdAt: integer("created_at").notNull(),
+});
+
+/**
+ * Pushes per device and chat: the newest message's payload waiting to go (null once sent), when
+ * it is due, and when the last one went, so a burst in a chat is one push with its newest message.
+ */
+export const pushPending = sqliteTable(
+  "push_pending",
+  {
+    deviceId: text("device_id").notNull(),
+    chatId: text("chat_id").notNull(),
+    payload: text("payload"),
+    dueAt: integer("due_at").notNull(),
+    expiresAt: integer("expires_at").notNull(),
+    attempts: integer("attempts").notNull().default(0),
+    lastSentAt: integer("last_sent_at").notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.deviceId, t.chatId] })],
+);
+
+/** Chats the user muted: no pushes until `until` (null: until unmuted). */
+export const mutes = sqliteTable("mutes", {
+  chatId: text("chat_id").primaryKey(),
+  until: integer("until"),
+});

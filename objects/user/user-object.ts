@@ -12,12 +12,15 @@ import { directChatId, MAX_FRAME_BYTES, PING, PONG, parseClientFrame, type Serve
 import type { ChatSummary, Delivery, DeliveryAnswer, PresenceFrame, Watermarks } from "../contracts";
 import { type Outcome, ok, refuse } from "../outcome";
 import { OwnCopies } from "../own-copies";
+import { loadVapidKey, type VapidKey } from "../push/vapid";
+import type { StoredSubscription } from "../push/web-push";
 import { settingsOf } from "../settings";
 import { chatStub, upgradeIdentity, userStub } from "../stubs";
 import { type FrameContext, handleFrame, sendError } from "./frames";
 import { Inbound } from "./inbound";
 import { Inbox } from "./inbox";
 import { Presence } from "./presence";
+import { Pushes } from "./pushes";
 import { FloodMeter, sendLimiter, type TokenBucket } from "./rate-limit";
 import { ReceiptQueue, type ReceiptWaiter } from "./receipt-queue";
 import * as schema from "./schema";
@@ -26,6 +29,7 @@ import { socketLimitMessage, socketLimitReached } from "./socket-limit";
 import { type SocketState, sendFrame, sendRaw, stateOf } from "./sockets";
 
 const HEARD_GRANULARITY_MS = 5_000;
+const PUSH_TIMEOUT_MS = 10_000;
 
 export class UserObject extends DurableObject<Env> {
   private readonly db: DrizzleSqliteDODatabase<typeof schema>;
@@ -49,6 +53,11 @@ export class UserObject extends DurableObject<Env> {
   /** The last run may have stopped with deferred inbox writes lost: the next connect asks every chat. */
   private suspect = false;
   private resuming: Promise<void> | null = null;
+  /** Web Push subscriptions, mutes and pushes waiting to go. */
+  private pushes!: Pushes;
+  private vapid: Promise<VapidKey | null> | null = null;
+  /** When the alarm is set for (null: not set, as far as this instance knows). */
+  private alarmAt: number | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -65,6 +74,24 @@ export class UserObject extends DurableObject<Env> {
       await migrate(this.db, migrations);
       this.inbox = new Inbox(this.db, this.settings.inboxFlushMs);
       this.presence = new Presence(ctx, this.db);
+      this.pushes = new Pushes(
+        {
+          db: this.db,
+          connectedDevices: () => new Set(ctx.getWebSockets().map((ws) => stateOf(ws)?.deviceId ?? "")),
+          wakeAt: (time) => this.wakeAt(time),
+          vapidKey: () => {
+            this.vapid ??= loadVapidKey(env.VAPID_PRIVATE_KEY, env.VAPID_SUBJECT);
+            return this.vapid;
+          },
+        },
+        {
+          allowHttp: this.settings.pushAllowHttp,
+          ttlSeconds: this.settings.pushTtlSeconds,
+          timeoutMs: PUSH_TIMEOUT_MS,
+          maxDevices: this.settings.maxSocketsPerUser,
+        },
+      );
+      this.alarmAt = await ctx.storage.getAlarm();
       // Sockets that survive a wake mean the object hibernated, which it does only after its flush.
       this.suspect = this.inbox.wasLive && ctx.getWebSockets().length === 0;
     });
@@ -146,11 +173,33 @@ export class UserObject extends DurableObject<Env> {
     this.presenceMayHaveChanged(state.userId, [ws]);
   }
 
-  /** Set only while someone watches this user: closes silent sockets and tells the watchers. */
+  /**
+   * Set while someone watches this user (closes silent sockets and tells the watchers) and
+   * while pushes wait to go (sends those that are due).
+   */
   override async alarm(): Promise<void> {
+    this.alarmAt = null;
     const gone = this.closeSilent();
     const userId = gone.map((ws) => stateOf(ws)?.userId).find((u) => u) ?? this.anySocketUser();
     if (userId) this.presenceMayHaveChanged(userId, gone);
+    const next = await this.pushes.sendDue();
+    if (next !== null) this.wakeAt(next);
+  }
+
+  /** Subscribes a device of the user to Web Push (`PUT /v1/devices/:deviceId/push`). */
+  setPushSubscription(deviceId: string, subscription: StoredSubscription): Promise<Outcome<null>> {
+    return this.pushes.subscribe(deviceId, subscription);
+  }
+
+  /** `DELETE /v1/devices/:deviceId/push`. */
+  removePushSubscription(deviceId: string): void {
+    this.pushes.unsubscribe(deviceId);
+  }
+
+  /** `PUT /v1/chats/:chatId/mute` (`until` null: until unmuted) and `DELETE` (`unmute`). */
+  setMute(chatId: string, until: number | null | "unmute"): void {
+    if (until === "unmute") this.pushes.unmute(chatId);
+    else this.pushes.mute(chatId, until);
   }
 
   /** Closes the sockets silent for 60 s: they count as gone (4001). */
@@ -267,6 +316,7 @@ export class UserObject extends DurableObject<Env> {
 
   private inboundHost(): Inbound {
     const inbox = () => this.inbox;
+    const pushes = () => this.pushes;
     return new Inbound({
       sockets: () => this.ctx.getWebSockets(),
       online: () => this.online(),
@@ -276,6 +326,9 @@ export class UserObject extends DurableObject<Env> {
       receipts: this.receipts,
       ownCopies: this.ownCopies,
       chat: (chatId) => chatStub(this.env, chatId),
+      get pushes() {
+        return pushes();
+      },
     });
   }
 
@@ -324,7 +377,14 @@ export class UserObject extends DurableObject<Env> {
 
   private scheduleSilenceCheck(closing: WebSocket[] = []): void {
     const { nextCheck } = this.presence.silent(Date.now(), closing);
-    if (nextCheck !== null) void this.ctx.storage.setAlarm(nextCheck);
+    if (nextCheck !== null) this.wakeAt(nextCheck);
+  }
+
+  /** Has the alarm run at `time`, unless it is set to run sooner. */
+  private wakeAt(time: number): void {
+    if (this.alarmAt !== null && this.alarmAt <= time) return;
+    this.alarmAt = time;
+    void this.ctx.storage.setAlarm(time);
   }
 
   private anySocketUser(): string | null {
