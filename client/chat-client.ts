@@ -1,22 +1,27 @@
 /**
  * The chat client: one user's device. It keeps a connection open, syncs every chat from its
  * cursor after each `ready` and across any seq gap, hands the app each message once and in
- * seq order, resends the outbox until acked, and turns acks and receipts into ticks.
+ * seq order, resends the outbox until acked, and turns acks and receipts into ticks. Files go
+ * up over HTTP first and are then sent through the outbox like any message.
  */
+import { DEFAULT_ATTACHMENT_TYPES, DEFAULT_MAX_ATTACHMENT_BYTES } from "../protocol/attachments";
 import { READABLE_KINDS } from "../protocol/entries";
 import { ProtocolError } from "../protocol/errors";
 import { type Message, type SendFrame, type ServerFrame, sendFrame } from "../protocol/frames";
 import { DEFAULT_HISTORY_LIMIT, MAX_HISTORY_LIMIT } from "../protocol/limits";
 import { describeIssues, isBodyTooLarge } from "../protocol/parse";
+import { AttachmentUrls } from "./attachment-urls";
 import { type BackoffOptions, Connection, DEFAULT_PING_INTERVAL_MS, type SocketFactory } from "./connection";
 import { Cursors } from "./cursors";
 import { type ChatEvents, type ConnectionState, Emitter } from "./events";
-import { ChatApi, type HistoryQuery, trimSlash } from "./http";
+import { checkFile, type FileBody, type FileLimits } from "./file-checks";
+import { type ByteRange, ChatApi, ChatApiError, type HistoryQuery, trimSlash } from "./http";
 import { newClientMsgId } from "./ids";
 import { Outbox, type OutboxEntry, type SendResult } from "./outbox";
 import { Sequencer } from "./sequencer";
 import { type ChatStorage, memoryStorage } from "./storage";
 import { Ticks } from "./ticks";
+import type { UploadProgress } from "./upload";
 
 export interface ChatClientOptions {
   /** The service's origin, e.g. `http://127.0.0.1:8787` or `location.origin`. */
@@ -36,6 +41,10 @@ export interface ChatClientOptions {
   backoff?: Partial<BackoffOptions>;
   /** Messages per history page when catching up (at most 500). */
   historyPageSize?: number;
+  /** The server's `MAX_ATTACHMENT_BYTES`, if not the default: `sendFile` refuses larger files itself. */
+  maxAttachmentBytes?: number;
+  /** The server's `ATTACHMENT_TYPES`, if not the default: `sendFile` refuses other types itself. */
+  attachmentTypes?: readonly string[];
 }
 
 export interface SendOptions {
@@ -43,7 +52,27 @@ export interface SendOptions {
   clientMsgId?: string;
 }
 
+export interface SendFileOptions extends SendOptions {
+  /** The file's name as the chat shows it (the server keeps its last path segment, cleaned). */
+  name: string;
+  /** The media type; by default the Blob's own type, else one from the name's extension. */
+  contentType?: string;
+  /** The message's caption (default `""`). */
+  caption?: string;
+  /** The seq of a message the file replies to. */
+  replyTo?: number;
+  /**
+   * Upload progress. Browsers report it as the bytes go (through `XMLHttpRequest`); Node's
+   * `fetch` cannot, so there it is `{ loaded: 0 }` at the start and `{ loaded: total }` once the
+   * server accepted the file. Either way it ends with `loaded === total` when the upload succeeded.
+   */
+  onProgress?: (progress: UploadProgress) => void;
+}
+
 type Request = { kind: "send"; chatId: string; clientMsgId: string } | { kind: "history"; chatId: string };
+
+/** Stands for the upload id while a file's message is checked, before the upload has one. */
+const PLACEHOLDER_ATTACHMENT = { id: "a".repeat(26), size: 1, contentType: "text/plain", name: "file" };
 
 /** Errors after which a send or history request is tried again later rather than given up. */
 const RETRYABLE = new Set(["rate_limited", "internal"]);
@@ -59,6 +88,10 @@ export class ChatClient extends Emitter<ChatEvents> {
   private readonly sequencer: Sequencer;
   private readonly ticks: Ticks;
   private readonly pageSize: number;
+  private readonly fileLimits: FileLimits;
+  private readonly attachmentUrls: AttachmentUrls;
+  /** Files being uploaded by `sendFile`, by chat and clientMsgId: a second call joins the first. */
+  private readonly uploading = new Map<string, Promise<SendResult>>();
   private connState: ConnectionState = "closed";
   private nextId = 0;
   /** Requests awaiting an answer on the current connection, by frame id. */
@@ -84,6 +117,11 @@ export class ChatClient extends Emitter<ChatEvents> {
     const prefix = `edge-chat:${options.userId}:${options.deviceId}`;
     this.pageSize = Math.min(options.historyPageSize ?? MAX_HISTORY_LIMIT, MAX_HISTORY_LIMIT) || DEFAULT_HISTORY_LIMIT;
     this.api = new ChatApi(baseUrl, options.getToken, options.fetch);
+    this.fileLimits = {
+      maxBytes: options.maxAttachmentBytes ?? DEFAULT_MAX_ATTACHMENT_BYTES,
+      types: new Set(options.attachmentTypes ?? DEFAULT_ATTACHMENT_TYPES),
+    };
+    this.attachmentUrls = new AttachmentUrls((chatId, id) => this.download(chatId, id));
     this.cursors = new Cursors(storage, `${prefix}:cursors`);
     this.outbox = new Outbox(storage, `${prefix}:outbox`);
     this.ticks = new Ticks((tick) => this.emit("tick", tick));
@@ -160,6 +198,48 @@ export class ChatClient extends Emitter<ChatEvents> {
   /** Reacts to message `target` with one emoji, replacing this user's earlier one; `""` takes it back. */
   react(chatId: string, target: number, emoji: string, options: SendOptions = {}): Promise<SendResult> {
     return this.submit({ chatId, body: emoji, kind: "reaction", target }, options);
+  }
+
+  /**
+   * Sends a file with an optional caption. The file is checked here first (size, type, first
+   * bytes; `too_large` or `bad_request` before any request), uploaded once over HTTP with the
+   * token in the `Authorization` header, then sent through the outbox like a text: resends after
+   * a reconnect name the same upload. A refused upload rejects with a `ProtocolError` carrying the
+   * server's code and message (a network failure with a `ChatApiError` of code `network`), and
+   * nothing is sent. The same clientMsgId while the first call is uploading or queued joins it.
+   */
+  sendFile(chatId: string, file: FileBody, options: SendFileOptions): Promise<SendResult> {
+    const clientMsgId = options.clientMsgId ?? newClientMsgId();
+    const key = `${chatId}\n${clientMsgId}`;
+    const queued = this.outbox.get(chatId, clientMsgId);
+    if (queued) return this.outbox.add(queued);
+    let sending = this.uploading.get(key);
+    if (!sending) {
+      sending = this.uploadAndSend(chatId, file, { ...options, clientMsgId });
+      this.uploading.set(key, sending);
+      const done = () => this.uploading.delete(key);
+      sending.then(done, done);
+    }
+    return sending;
+  }
+
+  /** A chat's file (or the part `range` of it) as a Blob of its type, fetched with the token in the header. */
+  download(chatId: string, attachmentId: string, options: { range?: ByteRange } = {}): Promise<Blob> {
+    return this.api.downloadAttachment(chatId, attachmentId, options.range);
+  }
+
+  /**
+   * A `blob:` URL of a chat's file, for `<img src>` and links: browsers cannot send a bearer
+   * token with those, and no token belongs in a URL. Downloaded once per file and kept until
+   * `revokeAttachmentUrls()`.
+   */
+  attachmentUrl(chatId: string, attachmentId: string): Promise<string> {
+    return this.attachmentUrls.get(chatId, attachmentId);
+  }
+
+  /** Frees every URL `attachmentUrl` made (e.g. on sign-out); images still showing them break. */
+  revokeAttachmentUrls(): void {
+    this.attachmentUrls.revokeAll();
   }
 
   /** Marks the chat read up to seq (the peer's blue ticks); sent now or after the next connect. */
@@ -276,9 +356,10 @@ export class ChatClient extends Emitter<ChatEvents> {
       const own: Message = { chatId, seq, sender: this.userId, clientMsgId, body: entry.body, ts, kind };
       if (entry.target !== undefined) own.target = entry.target;
       if (entry.replyTo !== undefined) own.replyTo = entry.replyTo;
+      if (entry.attachment !== undefined) own.attachment = entry.attachment;
       this.take(chatId, [own]);
     }
-    if (!entry?.kind) this.ticks.sent(chatId, seq, clientMsgId);
+    if (!entry || READABLE_KINDS.has(entry.kind ?? "text")) this.ticks.sent(chatId, seq, clientMsgId);
   }
 
   private onHistory(frame: Extract<ServerFrame, { type: "history" }>): void {
@@ -366,14 +447,38 @@ export class ChatClient extends Emitter<ChatEvents> {
   /** Validates a send as the server will, then queues it in the outbox and sends it when live. */
   private submit(send: Omit<OutboxEntry, "clientMsgId">, options: SendOptions): Promise<SendResult> {
     const entry: OutboxEntry = { ...send, clientMsgId: options.clientMsgId ?? newClientMsgId() };
-    const check = sendFrame.safeParse(sendFrameOf(entry));
-    if (!check.success) {
-      const code = isBodyTooLarge(check.error) ? "too_large" : "bad_request";
-      return Promise.reject(new ProtocolError(code, describeIssues(check.error)));
-    }
+    const problem = problemOf(entry);
+    if (problem) return Promise.reject(problem);
     const result = this.outbox.add(entry);
     this.flushOutbox();
     return result;
+  }
+
+  /** Checks the message and the file, uploads the file once, then sends the message naming it. */
+  private async uploadAndSend(
+    chatId: string,
+    file: FileBody,
+    options: SendFileOptions & { clientMsgId: string },
+  ): Promise<SendResult> {
+    const { clientMsgId, caption = "", replyTo } = options;
+    const message: Omit<OutboxEntry, "attachment"> = { chatId, clientMsgId, body: caption, kind: "attachment" };
+    if (replyTo !== undefined) message.replyTo = replyTo;
+    // The message is checked before the upload: a caption too long must not cost an upload.
+    const problem = problemOf({ ...message, attachment: PLACEHOLDER_ATTACHMENT });
+    if (problem) throw problem;
+    const checked = await checkFile(file, options, this.fileLimits);
+    let attachment: OutboxEntry["attachment"];
+    try {
+      attachment = await this.api.uploadAttachment(chatId, checked.blob, {
+        name: checked.name,
+        contentType: checked.contentType,
+        onProgress: options.onProgress,
+      });
+    } catch (err) {
+      if (err instanceof ChatApiError && err.code !== "network") throw new ProtocolError(err.code, err.message);
+      throw err;
+    }
+    return this.submit({ ...message, attachment }, { clientMsgId });
   }
 
   private flushOutbox(): void {
@@ -428,13 +533,21 @@ export class ChatClient extends Emitter<ChatEvents> {
   }
 }
 
-/** The `send` frame of an outbox entry (a text has no `kind`, as in v1). */
+/** Why the server would refuse this send (as a `ProtocolError`), or null. */
+function problemOf(entry: OutboxEntry): ProtocolError | null {
+  const check = sendFrame.safeParse(sendFrameOf(entry));
+  if (check.success) return null;
+  return new ProtocolError(isBodyTooLarge(check.error) ? "too_large" : "bad_request", describeIssues(check.error));
+}
+
+/** The `send` frame of an outbox entry (a text has no `kind`, as in v1; a file is named by its id). */
 function sendFrameOf(entry: OutboxEntry, id?: string): SendFrame {
-  const { chatId, clientMsgId, body, kind, target, replyTo } = entry;
+  const { chatId, clientMsgId, body, kind, target, replyTo, attachment } = entry;
   const frame: SendFrame = { type: "send", chatId, clientMsgId, body };
   if (id !== undefined) frame.id = id;
   if (kind !== undefined) frame.kind = kind;
   if (target !== undefined) frame.target = target;
   if (replyTo !== undefined) frame.replyTo = replyTo;
+  if (attachment !== undefined) frame.attachment = { id: attachment.id };
   return frame;
 }

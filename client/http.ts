@@ -4,6 +4,7 @@
  */
 import type { z } from "zod";
 import type { ErrorBody, ErrorCode } from "../protocol/errors";
+import type { AttachmentInfo } from "../protocol/frames";
 import type {
   addMemberBody,
   ChatDetails,
@@ -17,10 +18,25 @@ import type {
   Role,
   setRoleBody,
 } from "../protocol/http";
+import { postFile, type UploadProgress } from "./upload";
 
 export type { ChatDetails, ChatSummary, HistoryPage, HistoryQuery, Presence } from "../protocol/http";
 /** Message info: who holds and who has read one message. */
 export type Receipts = MessageReceipts;
+
+export interface UploadOptions {
+  /** The file's name as the chat shows it (the server cleans it). */
+  name: string;
+  /** The file's media type, sent as `Content-Type`. */
+  contentType: string;
+  onProgress?: (progress: UploadProgress) => void;
+}
+
+/** Part of a file: `length` bytes from `offset` (to the end when absent). */
+export interface ByteRange {
+  offset: number;
+  length?: number;
+}
 
 export class ChatApiError extends Error {
   constructor(
@@ -96,6 +112,47 @@ export class ChatApi {
     return this.request("GET", `/v1/users/${encodeURIComponent(userId)}/presence`);
   }
 
+  /**
+   * Uploads a file to the chat, not sent yet: send it with a `kind: "attachment"` message
+   * (`ChatClient.sendFile` does both). Answers what the server stored.
+   */
+  async uploadAttachment(chatId: string, file: Blob, options: UploadOptions): Promise<AttachmentInfo> {
+    const url = `${this.attachmentsUrl(chatId)}?name=${encodeURIComponent(options.name)}`;
+    const headers = { Authorization: `Bearer ${await this.getToken()}`, "Content-Type": options.contentType };
+    let answer: { status: number; text: string };
+    try {
+      answer = await postFile(this.fetchFn, { url, headers, body: file, onProgress: options.onProgress });
+    } catch (err) {
+      throw networkError(err);
+    }
+    return answerOf<AttachmentInfo>(answer.status, answer.text);
+  }
+
+  /** A chat's file, or the part `range` of it, fetched with the token in the header. */
+  async downloadAttachment(chatId: string, id: string, range?: ByteRange): Promise<Blob> {
+    const headers: Record<string, string> = { Authorization: `Bearer ${await this.getToken()}` };
+    if (range) headers.Range = rangeHeader(range);
+    const url = `${this.attachmentsUrl(chatId)}/${encodeURIComponent(id)}`;
+    let res: Response;
+    try {
+      res = await this.fetchFn(url, { headers });
+    } catch (err) {
+      throw networkError(err);
+    }
+    if (!res.ok) return answerOf<never>(res.status, await res.text());
+    const blob = await res.blob();
+    // A server or proxy that ignores Range answers the whole file: cut the part here.
+    if (range && res.status === 200) {
+      const end = range.length === undefined ? blob.size : range.offset + range.length;
+      return blob.slice(range.offset, end, blob.type);
+    }
+    return blob;
+  }
+
+  private attachmentsUrl(chatId: string): string {
+    return `${this.baseUrl}/v1/chats/${encodeURIComponent(chatId)}/attachments`;
+  }
+
   private async request<T>(method: string, path: string, body?: unknown): Promise<T> {
     const headers: Record<string, string> = { Authorization: `Bearer ${await this.getToken()}` };
     if (body !== undefined) headers["Content-Type"] = "application/json";
@@ -127,18 +184,34 @@ async function call<T>(fetchFn: typeof fetch, url: string, init: RequestInit): P
   try {
     res = await fetchFn(url, init);
   } catch (err) {
-    throw new ChatApiError(0, "network", `request failed: ${err instanceof Error ? err.message : String(err)}`);
+    throw networkError(err);
   }
-  const text = await res.text();
+  return answerOf<T>(res.status, await res.text());
+}
+
+function networkError(err: unknown): ChatApiError {
+  return new ChatApiError(0, "network", `request failed: ${err instanceof Error ? err.message : String(err)}`);
+}
+
+/** The JSON of a 2xx answer, or the `ChatApiError` of an error answer. */
+function answerOf<T>(status: number, text: string): T {
   let data: unknown = null;
   try {
     data = text ? JSON.parse(text) : null;
   } catch {
     // Not JSON: reported below with the status.
   }
-  if (!res.ok) {
+  if (status < 200 || status > 299) {
     const error = (data as Partial<ErrorBody> | null)?.error;
-    throw new ChatApiError(res.status, error?.code ?? "internal", error?.message ?? `HTTP ${res.status}`);
+    throw new ChatApiError(status, error?.code ?? "internal", error?.message ?? `HTTP ${status}`);
   }
   return data as T;
+}
+
+/** The `Range` header of `range`; a range that is not whole non-negative numbers is refused here. */
+function rangeHeader({ offset, length }: ByteRange): string {
+  const whole = (n: number) => Number.isSafeInteger(n) && n >= 0;
+  if (!whole(offset) || (length !== undefined && (!whole(length) || length === 0)))
+    throw new ChatApiError(0, "bad_request", "a range is a whole offset and a length of at least 1");
+  return length === undefined ? `bytes=${offset}-` : `bytes=${offset}-${offset + length - 1}`;
 }

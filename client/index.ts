@@ -5,16 +5,20 @@
  *   client.on("message", (m) => show(m));
  *   client.connect();
  *   await client.send(chatId, "hello");
+ *   await client.sendFile(chatId, file, { name: file.name, caption: "the beach" });
  */
+export { DEFAULT_ATTACHMENT_TYPES, DEFAULT_MAX_ATTACHMENT_BYTES } from "../protocol/attachments";
 export type { MessageKind, SendableKind } from "../protocol/entries";
 export { type ErrorCode, ProtocolError } from "../protocol/errors";
 export type { AttachmentInfo, Message, ReceiptStatus } from "../protocol/frames";
 export type { Role } from "../protocol/http";
 export { type ChatType, chatTypeOf, directChatId, directChatMembers } from "../protocol/ids";
-export { ChatClient, type ChatClientOptions, type SendOptions } from "./chat-client";
+export { ChatClient, type ChatClientOptions, type SendFileOptions, type SendOptions } from "./chat-client";
 export { backoffDelay, type SocketFactory, type SocketLike } from "./connection";
 export type { ChatEvents, ClientErrorEvent, ConnectionState, StateEvent, TickEvent, TickStatus } from "./events";
+export type { FileBody } from "./file-checks";
 export {
+  type ByteRange,
   ChatApi,
   ChatApiError,
   type ChatDetails,
@@ -23,8 +27,10 @@ export {
   type HistoryPage,
   type Presence,
   type Receipts,
+  type UploadOptions,
 } from "./http";
 export { newClientMsgId, newDeviceId } from "./ids";
 export { changeRow, MessageView, withReaction } from "./message-view";
 export type { OutboxEntry, SendResult } from "./outbox";
 export { type ChatStorage, memoryStorage, webStorage } from "./storage";
+export type { UploadProgress } from "./upload";

@@ -2,9 +2,11 @@
  * The outbox: every send waits here, under its clientMsgId, until its ack arrives. Entries are
  * persisted, so a send made before a crash or reload is still resent with the same clientMsgId
  * (the server stores a (chat, sender, clientMsgId) once, so resending never doubles a message).
- * A send is a text (maybe a reply) or a change of another message: an edit, a delete, a reaction.
+ * A send is a text (maybe a reply), a file already uploaded (`attachment`, its caption the body),
+ * or a change of another message: an edit, a delete, a reaction.
  */
 import { SENDABLE_KINDS, type SendableKind } from "../protocol/entries";
+import type { AttachmentInfo } from "../protocol/frames";
 import { type ChatStorage, readJson, writeJson } from "./storage";
 
 export interface OutboxEntry {
@@ -15,8 +17,10 @@ export interface OutboxEntry {
   kind?: Exclude<SendableKind, "text">;
   /** The seq of the message an edit, delete or reaction changes. */
   target?: number;
-  /** The seq of the message a text replies to. */
+  /** The seq of the message a text or file replies to. */
   replyTo?: number;
+  /** The upload an attachment message sends, as the server answered it: resends name the same one. */
+  attachment?: AttachmentInfo;
 }
 
 export interface SendResult {
@@ -137,6 +141,7 @@ function copyOf(e: OutboxEntry): OutboxEntry {
   if (e.kind !== undefined) out.kind = e.kind;
   if (e.target !== undefined) out.target = e.target;
   if (e.replyTo !== undefined) out.replyTo = e.replyTo;
+  if (e.attachment !== undefined) out.attachment = { ...e.attachment };
   return out;
 }
 
@@ -151,6 +156,9 @@ function storedEntry(raw: unknown): OutboxEntry | null {
   const kind = e.kind === "text" ? undefined : e.kind;
   if (kind !== undefined && !CHANGES.has(kind)) return null;
   if (!isSeqOrAbsent(e.target) || !isSeqOrAbsent(e.replyTo)) return null;
+  // An attachment message names its upload, and nothing else does.
+  const attachment = attachmentOf(e.attachment);
+  if ((kind === "attachment") !== (attachment !== undefined)) return null;
   return copyOf({
     chatId: e.chatId,
     clientMsgId: e.clientMsgId,
@@ -158,7 +166,16 @@ function storedEntry(raw: unknown): OutboxEntry | null {
     kind: kind as OutboxEntry["kind"],
     target: e.target as number | undefined,
     replyTo: e.replyTo as number | undefined,
+    attachment,
   });
+}
+
+function attachmentOf(value: unknown): AttachmentInfo | undefined {
+  if (typeof value !== "object" || value === null) return undefined;
+  const a = value as Record<string, unknown>;
+  if (typeof a.id !== "string" || typeof a.size !== "number" || typeof a.contentType !== "string") return undefined;
+  if (typeof a.name !== "string") return undefined;
+  return { id: a.id, size: a.size, contentType: a.contentType, name: a.name };
 }
 
 function isSeqOrAbsent(value: unknown): boolean {

@@ -1,7 +1,7 @@
 /**
  * Fixtures for the SDK's end-to-end tests: users with tokens, a controllable network between
- * the SDK and the real local server (drop or cut frames, go offline), event recorders, and the
- * per-chat views an app keeps.
+ * the SDK and the real local server (drop or cut frames, go offline), a `fetch` that records the
+ * SDK's HTTP requests, event recorders, and the per-chat views an app keeps.
  */
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
@@ -244,4 +244,36 @@ export async function sendHttp(u: TestUser, chatId: string, body: string): Promi
 
 export function waitOpen(rec: Recording, count = 1): Promise<void> {
   return until(() => rec.states.filter((s) => s.state === "open").length >= count, `${count} × state open`);
+}
+
+/** One HTTP request an SDK client made through a `FetchLog`. */
+export interface FetchCall {
+  method: string;
+  url: string;
+  headers: Headers;
+}
+
+/** A `fetch` for an SDK client that records every request, and can act after an answer arrives. */
+export class FetchLog {
+  readonly calls: FetchCall[] = [];
+  /** Runs once an answer arrived, before the SDK sees it. */
+  afterAnswer: (call: FetchCall) => void | Promise<void> = () => {};
+
+  readonly fetch: typeof fetch = async (input, init) => {
+    const url = input instanceof Request ? input.url : String(input);
+    const call = { method: init?.method ?? "GET", url, headers: new Headers(init?.headers) };
+    this.calls.push(call);
+    const res = await fetch(input, init);
+    await this.afterAnswer(call);
+    return res;
+  };
+
+  /** The uploads: POSTs to a chat's attachments. */
+  uploads(): FetchCall[] {
+    return this.calls.filter(isUpload);
+  }
+}
+
+export function isUpload(call: FetchCall): boolean {
+  return call.method === "POST" && /\/v1\/chats\/[^/]+\/attachments\?/.test(call.url);
 }
