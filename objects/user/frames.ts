@@ -23,7 +23,7 @@ import { type SocketState, sendFrame, stateOf } from "./sockets";
 export interface FrameContext {
   readonly settings: Settings;
   /** Sends per user per second, shared by every device and the HTTP send route. */
-  readonly sendLimit: TokenBucket;
+  readonly sendLimit: Pick<TokenBucket, "take">;
   readonly floods: FloodMeter;
   readonly sends: SendQueue;
   readonly inbox: Inbox;

@@ -1,7 +1,8 @@
 /**
  * The per-user send limit: a token bucket held in the user's object, so every device and the
- * HTTP send route of one user draw from the same bucket. It lives in memory only: when the
- * object restarts the bucket starts full again, which costs at most one extra burst.
+ * HTTP send route of one user draw from the same bucket. Its state is written at most once a
+ * second while it changes (`BucketStore`), so a restarted object starts where the bucket was,
+ * give or take the last second, instead of with a full burst.
  */
 import type { Settings } from "../settings";
 
@@ -16,6 +17,17 @@ export class TokenBucket {
   ) {
     this.tokens = burst;
     this.last = now();
+  }
+
+  /** The bucket as it stands, to store it. */
+  state(): { tokens: number; last: number } {
+    return { tokens: this.tokens, last: this.last };
+  }
+
+  /** Continues from a stored state (an earlier run of the object). */
+  restore(state: { tokens: number; last: number }): void {
+    this.tokens = Math.min(this.burst, Math.max(0, state.tokens));
+    this.last = state.last;
   }
 
   /** Takes one token if there is one; false means the send must be refused. */

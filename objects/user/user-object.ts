@@ -16,6 +16,7 @@ import { loadVapidKey, type VapidKey } from "../push/vapid";
 import type { StoredSubscription } from "../push/web-push";
 import { settingsOf } from "../settings";
 import { chatStub, upgradeIdentity, userStub } from "../stubs";
+import { BucketStore } from "./bucket-store";
 import { type FrameContext, handleFrame, sendError } from "./frames";
 import { Inbound } from "./inbound";
 import { Inbox } from "./inbox";
@@ -37,6 +38,16 @@ export class UserObject extends DurableObject<Env> {
   private presence!: Presence;
   private readonly sends: SendQueue;
   private readonly sendLimit: TokenBucket;
+  /** Keeps `sendLimit` across restarts. */
+  private bucketStore!: BucketStore;
+  /** Takes a send from the bucket, which is then written within a second. */
+  private readonly sendGate = {
+    take: (): boolean => {
+      const allowed = this.sendLimit.take();
+      this.bucketStore.changed();
+      return allowed;
+    },
+  };
   private readonly settings = settingsOf(this.env);
   /** `received` and `read` on their way to the chat objects, merged while a call is in flight. */
   private readonly receipts = new ReceiptQueue(
@@ -74,6 +85,8 @@ export class UserObject extends DurableObject<Env> {
       await migrate(this.db, migrations);
       this.inbox = new Inbox(this.db, this.settings.inboxFlushMs);
       this.presence = new Presence(ctx, this.db);
+      this.bucketStore = new BucketStore(this.db, this.sendLimit);
+      this.bucketStore.load();
       this.pushes = new Pushes(
         {
           db: this.db,
@@ -229,7 +242,7 @@ export class UserObject extends DurableObject<Env> {
 
   /** Takes one send from the user's rate limit, for a send over HTTP (sockets take theirs in `frames.ts`). */
   allowSend(): boolean {
-    return this.sendLimit.take();
+    return this.sendGate.take();
   }
 
   /** The user's chats, for `GET /v1/chats`; parked chats and stale unread counts are asked of their chats. */
@@ -336,7 +349,7 @@ export class UserObject extends DurableObject<Env> {
     const inbox = () => this.inbox;
     return {
       settings: this.settings,
-      sendLimit: this.sendLimit,
+      sendLimit: this.sendGate,
       floods: this.floods,
       sends: this.sends,
       receipts: this.receipts,
