@@ -50,6 +50,15 @@ export interface DeliveryReport {
   tags: Record<string, { count: number; maxMs: number }>;
 }
 
+/**
+ * `message` frames of one chat (any kind) received by this agent's sockets since the last
+ * reset, and the clock (ns, a decimal string; "0" when none) at the latest.
+ */
+export interface Arrivals {
+  count: number;
+  lastNs: string;
+}
+
 export interface SyncSpec {
   conn: ConnSpec;
   chatId: string;
@@ -78,7 +87,17 @@ export type Command =
   | { cmd: "deliveries"; reset: boolean; withLatencies: boolean }
   | { cmd: "sendTagged"; key: string; chatId: string; tag: string }
   | { cmd: "floorSend"; key: string; tag: string; prefix: string; count: number; concurrency: number }
-  | { cmd: "burst"; key: string; chatId: string; count: number; window: number; bodyBytes: number }
+  | {
+      cmd: "burst";
+      key: string;
+      chatId: string;
+      count: number;
+      window: number;
+      bodyBytes: number;
+      /** Send reactions instead of text: the i-th to `targets[i % n]` with `emoji[i % m]`. */
+      reactions?: { targets: number[]; emoji: string[] };
+    }
+  | { cmd: "arrivals"; chatId: string; reset: boolean }
   | { cmd: "sync"; spec: SyncSpec }
   | { cmd: "blobs"; conn: ConnSpec; bytes: number[] }
   | { cmd: "exit" };
@@ -91,7 +110,17 @@ export interface Answers {
   deliveries: DeliveryReport;
   sendTagged: { ackMs: number };
   floorSend: { ms: number };
-  burst: { ms: number; acked: number; errors: number; lastSeq: number };
+  /** `startNs`: the clock (`process.hrtime`, ns, as a decimal string) before the first send; `seqs`: acked, in ack order. */
+  burst: {
+    ms: number;
+    acked: number;
+    errors: number;
+    lastSeq: number;
+    seqs: number[];
+    startNs: string;
+    firstError?: string;
+  };
+  arrivals: Arrivals;
   sync: SyncResult;
   blobs: { ms: number };
   exit: Record<string, never>;

@@ -7,6 +7,7 @@ import WebSocket from "ws";
 import { type ClientFrame, type Message, PING, PONG, type SendFrame, type ServerFrame } from "../protocol/frames";
 import type {
   Answers,
+  Arrivals,
   Command,
   ConnSpec,
   DeliveryReport,
@@ -33,6 +34,8 @@ interface Conn {
 const conns = new Map<string, Conn>();
 let ackReceived = true;
 const deliveries = { count: 0, latencies: [] as number[], tags: new Map<string, { count: number; maxMs: number }>() };
+/** Per chat: `message` frames of every kind and the latest arrival, for bursts whose bodies carry no send time. */
+const arrivals = new Map<string, { count: number; lastNs: bigint }>();
 const pendingReceived = new Map<Conn, Map<string, number>>();
 let flushScheduled = false;
 
@@ -65,6 +68,10 @@ function countBody(body: string): void {
 const PUSH_PREFIX = '{"type":"push"';
 
 function trackDelivery(conn: Conn, frame: Message): void {
+  const a = arrivals.get(frame.chatId) ?? { count: 0, lastNs: 0n };
+  a.count += 1;
+  a.lastNs = nowNs();
+  arrivals.set(frame.chatId, a);
   countBody(frame.body);
   if (!ackReceived) return;
   // A careful client acknowledges what it holds once per chat per turn, not per message.
@@ -320,25 +327,52 @@ async function floorSend(key: string, tag: string, prefix: string, count: number
   return { ms: msSince(start) };
 }
 
-/** `count` sends with `window` in flight; answers when all are acked. */
-async function burst(key: string, chatId: string, count: number, window: number, bodyBytes: number) {
+/**
+ * `count` sends with `window` in flight; answers when all are acked. Text bodies carry the send
+ * time; with `reactions`, the i-th send is a reaction to `targets[i % n]` with `emoji[i % m]`.
+ */
+async function burst(
+  key: string,
+  chatId: string,
+  count: number,
+  window: number,
+  bodyBytes: number,
+  reactions?: { targets: number[]; emoji: string[] },
+): Promise<Answers["burst"]> {
   const conn = connOf(key);
   const start = nowNs();
   let sent = 0;
   let acked = 0;
   let errors = 0;
-  let lastSeq = 0;
+  let firstError: string | undefined;
+  const seqs: number[] = [];
   const prefix = `b-${key}-${Date.now().toString(36)}`;
+  const frameOf = (i: number): ClientFrame => {
+    const clientMsgId = `${prefix}-${i}`;
+    if (!reactions) return { type: "send", chatId, clientMsgId, body: bodyOf("-", bodyBytes) };
+    const at = <T>(list: T[]) => list[i % list.length] as T;
+    return {
+      type: "send",
+      chatId,
+      clientMsgId,
+      kind: "reaction",
+      target: at(reactions.targets),
+      body: at(reactions.emoji),
+    };
+  };
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`burst: ${acked} of ${count} acked in 5 min`)), 300_000);
     const fire = () => {
       if (sent >= count) return;
-      send(conn, { type: "send", chatId, clientMsgId: `${prefix}-${sent++}`, body: bodyOf("-", bodyBytes) });
+      send(conn, frameOf(sent++));
     };
     conn.onFrame = (f) => {
       if (f.type !== "ack" && f.type !== "error") return;
-      if (f.type === "ack") lastSeq = Math.max(lastSeq, f.seq);
-      else errors += 1;
+      if (f.type === "ack") seqs.push(f.seq);
+      else {
+        errors += 1;
+        firstError ??= `${f.code}: ${f.message}`;
+      }
       acked += 1;
       if (acked >= count) {
         clearTimeout(timer);
@@ -348,7 +382,14 @@ async function burst(key: string, chatId: string, count: number, window: number,
     };
     for (let i = 0; i < window; i++) fire();
   });
-  return { ms: msSince(start), acked: acked - errors, errors, lastSeq };
+  const lastSeq = Math.max(0, ...seqs);
+  return { ms: msSince(start), acked: acked - errors, errors, lastSeq, seqs, startNs: String(start), firstError };
+}
+
+function arrivalsOf(chatId: string, reset: boolean): Arrivals {
+  const a = arrivals.get(chatId);
+  if (reset) arrivals.delete(chatId);
+  return { count: a?.count ?? 0, lastNs: String(a?.lastNs ?? 0n) };
 }
 
 /** Connect, `ready`, then page `history` after the device's cursor until it holds everything. */
@@ -419,7 +460,9 @@ async function handle(req: Command): Promise<unknown> {
     case "floorSend":
       return floorSend(req.key, req.tag, req.prefix, req.count, req.concurrency);
     case "burst":
-      return burst(req.key, req.chatId, req.count, req.window, req.bodyBytes);
+      return burst(req.key, req.chatId, req.count, req.window, req.bodyBytes, req.reactions);
+    case "arrivals":
+      return arrivalsOf(req.chatId, req.reset);
     case "sync":
       return sync(req.spec);
     case "blobs":

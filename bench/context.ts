@@ -46,6 +46,13 @@ export interface Params {
     settleMs: number;
     coverMs: number;
   };
+  /**
+   * Figure 4d: a group of `members`, all online; `repeats` pairs of bursts of `burst` texts and
+   * of `burst` reactions, each with `window` sends in flight, then one counted window of each kind
+   * of `countedBursts` bursts. A burst's fan-out takes about as long as its entries' one after
+   * another (a burst of 50 to 1,024 members took 15.6 s here), so 20 pairs of 10 keep it to minutes.
+   */
+  reactions: { members: number; burst: number; window: number; repeats: number; countedBursts: number };
   /** Figure 4c: `online` members of a group of `members` (null: not run); adding members stops after `budgetMs`. */
   bigGroup: { members: number; online: number; budgetMs: number } | null;
 }
@@ -68,6 +75,7 @@ export const PARAMS: Record<Mode, Params> = {
     compareServers: false,
     isolateCosts: false,
     cost: { members: 8, online: 2, singles: 2, gapMs: 200, burst: 5, settleMs: 1_000, coverMs: 0 },
+    reactions: { members: 4, burst: 3, window: 3, repeats: 2, countedBursts: 1 },
     bigGroup: null,
   },
   quick: {
@@ -87,6 +95,7 @@ export const PARAMS: Record<Mode, Params> = {
     compareServers: false,
     isolateCosts: false,
     cost: { members: 1024, online: 16, singles: 5, gapMs: 2_000, burst: 50, settleMs: 31_000, coverMs: 11_000 },
+    reactions: { members: 100, burst: 10, window: 10, repeats: 20, countedBursts: 5 },
     bigGroup: null,
   },
   full: {
@@ -106,6 +115,7 @@ export const PARAMS: Record<Mode, Params> = {
     compareServers: true,
     isolateCosts: true,
     cost: { members: 1024, online: 16, singles: 20, gapMs: 2_000, burst: 50, settleMs: 31_000, coverMs: 11_000 },
+    reactions: { members: 1024, burst: 10, window: 10, repeats: 20, countedBursts: 5 },
     bigGroup: { members: 10_000, online: 100, budgetMs: 180_000 },
   },
 };

@@ -57,7 +57,7 @@ function costOf(c: CountersView, messages: number, windowMs: number): CostWindow
 }
 
 /** The per-message counts by call and by class, largest first, for the log. */
-const breakdown = (w: CostWindow): string =>
+export const breakdown = (w: CostWindow): string =>
   [...Object.entries(w.callsBy), ...Object.entries(w.commitsBy).map(([k, v]) => [`${k} commits`, v] as const)]
     .sort((a, b) => b[1] - a[1])
     .map(([k, v]) => `${k} ${v}`)
@@ -72,7 +72,25 @@ function spread(users: string[], count: number): string[] {
   return Array.from({ length: Math.min(count, users.length) }, (_, i) => users[i * stride] as string);
 }
 
-const sleepUntil = (t: number) => new Promise((r) => setTimeout(r, Math.max(0, t - Date.now())));
+export const sleepUntil = (t: number) => new Promise((r) => setTimeout(r, Math.max(0, t - Date.now())));
+
+/**
+ * One counted window of `messages` sends made by `send`: it starts on an idle server with the
+ * counters reset and reads them `settleMs` after `send` is done (and at least `coverMs` after it
+ * began), on an idle server, so that what the sends leave for later is counted with them. The
+ * window before it must have ended `settleMs` earlier, or its deferred work lands in this one.
+ */
+export async function countedWindow(bench: Bench, messages: number, send: () => Promise<void>): Promise<CostWindow> {
+  const p = bench.params.cost;
+  await awaitIdle(bench.server);
+  await collectDeliveries(bench, true, false);
+  await counters(bench.server, true);
+  const start = Date.now();
+  await send();
+  await sleepUntil(Math.max(Date.now() + p.settleMs, start + p.coverMs));
+  await awaitIdle(bench.server);
+  return costOf(await counters(bench.server, false), messages, Date.now() - start);
+}
 
 export interface CostResult {
   members: number;
@@ -112,16 +130,7 @@ export async function costPerMessage(bench: Bench): Promise<CostResult> {
   );
   try {
     await sleepUntil(created + Math.max(p.coverMs, p.settleMs));
-    const window = async (messages: number, send: () => Promise<void>): Promise<CostWindow> => {
-      await awaitIdle(bench.server);
-      await collectDeliveries(bench, true, false);
-      await counters(bench.server, true);
-      const start = Date.now();
-      await send();
-      await sleepUntil(Math.max(Date.now() + p.settleMs, start + p.coverMs));
-      await awaitIdle(bench.server);
-      return costOf(await counters(bench.server, false), messages, Date.now() - start);
-    };
+    const window = (messages: number, send: () => Promise<void>) => countedWindow(bench, messages, send);
 
     const samples: number[] = [];
     const singles = await window(p.singles, async () => {

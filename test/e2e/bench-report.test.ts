@@ -81,4 +81,30 @@ describe("bench report", () => {
     expect(targetOf(at("1b. one chat: with vs without `received` frames", 5))).toBeNull();
     expect(targetOf(at("1c. one chat: disk vs state on tmpfs", 5))).toBeNull();
   });
+
+  it("judges 4d's reaction burst by ratio ≤ 1.2 to the message burst, and its counts per entry by ratio ≤ 1", () => {
+    const burst = (ratio: number) =>
+      percentileRow(
+        "4d. reactions / texts, burst of 10 in a group of 1,024, all online, last holds all, p50",
+        "ms",
+        50,
+        { value: 1_000 * ratio, samples: 20, max: 2_000 },
+        { name: "10 texts, the same way, p50", got: { value: 1_000, samples: 20, max: 2_000 } },
+        {},
+      );
+    expect(targetOf(burst(1))?.text).toBe("ratio ≤ 1.2");
+    expect(verdict(burst(1.2))).toBe("met");
+    expect(verdict(burst(1.25))).toBe("missed");
+    const perEntry = (unit: string, reaction: number, text: number): FigureResult => ({
+      name: `4d. reactions / texts, burst of 10 in a group of 1,024, all online: ${unit} per entry`,
+      value: reaction,
+      unit,
+      baseline: { name: `10 texts: ${unit} per entry`, value: text, unit },
+      ratio: reaction / text,
+      conditions: {},
+    });
+    expect(verdict(perEntry("calls/entry", 300, 300))).toBe("met");
+    expect(verdict(perEntry("calls/entry", 301, 300))).toBe("missed");
+    expect(verdict(perEntry("commits/entry", 103, 102))).toBe("missed");
+  });
 });

@@ -55,6 +55,14 @@ it("the benchmark runs every figure at tiny sizes and reports well-formed result
     }
   }
 
+  // Figure 4d: the reaction burst against the message burst, its time and both counts with a baseline.
+  const reactions = out.results.filter((r) => r.name.startsWith("4d."));
+  expect(reactions.map((r) => r.unit).sort()).toEqual(["calls/entry", "commits/entry", "ms"]);
+  for (const r of reactions) {
+    expect(r.value, r.name).toBeGreaterThan(0);
+    expect(r.baseline?.value, r.name).toBeGreaterThan(0);
+  }
+
   const dir = mkdtempSync(join(tmpdir(), "bench-smoke-"));
   try {
     writeReport(dir, out.results, out.meta);
