@@ -24,6 +24,8 @@ const ARGS = [
 ];
 /** Where screenshots go. */
 export const RESULTS = resolve(import.meta.dirname, "../../test-results");
+/** Small files the tests send (a PNG photo, a PDF). */
+export const FIXTURES = resolve(import.meta.dirname, "fixtures");
 export const WAIT = { timeout: 20_000 };
 
 export interface Person {
@@ -31,8 +33,11 @@ export interface Person {
   page: Page;
 }
 
-/** Registers the hooks of a browser test file; answers `person(who)`, a fresh context and page. */
-export function browserPages(): (who: string) => Promise<Person> {
+/**
+ * Registers the hooks of a browser test file; answers `person(who)`, a fresh context and page.
+ * `expected`: console errors the test causes on purpose (e.g. the browser's line for a refused request).
+ */
+export function browserPages(): (who: string, expected?: RegExp[]) => Promise<Person> {
   let browser: Browser | undefined;
   /** This test's browser contexts, and what went wrong on their pages. */
   let contexts: BrowserContext[] = [];
@@ -51,14 +56,14 @@ export function browserPages(): (who: string) => Promise<Person> {
     expect(errors, "uncaught exceptions and console errors on the pages").toEqual([]);
   });
 
-  return async (who) => {
+  return async (who, expected = []) => {
     browser ??= await chromium.launch({ executablePath: chromiumPath(), headless: true, args: ARGS });
     const context = await browser.newContext({ viewport: { width: 1000, height: 640 } });
     contexts.push(context);
     const page = await context.newPage();
     page.on("pageerror", (err) => pageErrors.push(`${who}'s page: uncaught ${err.stack ?? err.message}`));
     page.on("console", (msg) => {
-      if (msg.type() !== "error") return;
+      if (msg.type() !== "error" || expected.some((e) => e.test(msg.text()))) return;
       const { url, lineNumber } = msg.location();
       pageErrors.push(`${who}'s page: console error: ${msg.text()}${url ? ` (${url}:${lineNumber})` : ""}`);
     });

@@ -1,7 +1,7 @@
 /**
  * The demo chat page: sign in with a name, then chat through the SDK. Wires the SDK's events to
- * the chat list and the open conversation, and the forms and message actions (reply, edit,
- * delete, react) to the SDK's calls.
+ * the chat list and the open conversation, and the forms, files and message actions (reply,
+ * edit, delete, react) to the SDK's calls.
  */
 import { ChatApiError, ChatClient, chatTypeOf, type Message, newClientMsgId, webStorage } from "../../client";
 import { canEdit } from "./allowed";
@@ -10,7 +10,11 @@ import { Composer, type ComposerMode } from "./composer";
 import { confirmDelete } from "./confirm";
 import { Conversation } from "./conversation";
 import { byId } from "./dom";
+import { FileAccess } from "./file-access";
+import { setUpFilePicker } from "./file-picker";
+import { refusal, typeOf } from "./files";
 import { peerOf } from "./format";
+import { setUpLightbox } from "./lightbox";
 import { quoteParts } from "./message-node";
 import { deviceIdFor, savedUser, saveUser, tokenSource } from "./session";
 import { addMessage, type ChatItem, newChat, newestSeq, type PendingSend } from "./state";
@@ -62,6 +66,7 @@ function start(me: string): void {
   });
   const chats = new Map<string, ChatItem>();
   const presence = new Map<string, { online: boolean; lastSeen: number | null }>();
+  const files = new FileAccess(client);
   const sideError = byId("side-error");
   const list = new ChatList(me, (chatId) => void openChat(chatId));
   const conv = new Conversation(
@@ -90,6 +95,7 @@ function start(me: string): void {
         client.react(m.chatId, m.seq, emoji).catch((err: unknown) => failed(m.chatId, "react", err));
       },
     },
+    files,
   );
   const composer = new Composer((mode, body) => submit(mode, body));
   const renderList = () => list.render(chats.values(), conv.current?.chatId ?? null);
@@ -97,7 +103,7 @@ function start(me: string): void {
   function chatFor(chatId: string): ChatItem {
     let chat = chats.get(chatId);
     if (!chat) {
-      chat = newChat({ chatId, type: chatTypeOf(chatId), title: null, lastSeq: 0, readSeq: 0, unread: 0 });
+      chat = newChat({ chatId, type: chatTypeOf(chatId), title: null, lastSeq: 0, readSeq: 0, unread: 0, receipts: { delivered: 0, read: 0 } });
       chats.set(chatId, chat);
       void refreshChats();
     }
@@ -254,6 +260,63 @@ function start(me: string): void {
     });
   }
 
+  /** Files chosen or dropped: each one a message; the composer's text is the first one's caption. */
+  function sendFiles(chosen: File[]): void {
+    const chat = conv.current;
+    if (!chat) return;
+    if (composer.mode.kind === "edit") {
+      conv.showError("Save or cancel the edit before you send a file.");
+      return;
+    }
+    // One refused file sends none of them: the user picks again knowing why.
+    const refused = chosen.map(refusal).find((why) => why !== null);
+    if (refused) {
+      conv.showError(refused);
+      return;
+    }
+    stopTyping();
+    conv.showError("");
+    const { caption, replyTo } = composer.takeCaption();
+    chosen.forEach((file, i) => {
+      sendFile(chat, file, i === 0 ? caption : "", i === 0 ? replyTo : undefined);
+    });
+  }
+
+  function sendFile(chat: ChatItem, file: File, caption: string, replyTo: number | undefined): void {
+    const contentType = typeOf(file);
+    const pending: PendingSend = {
+      clientMsgId: newClientMsgId(),
+      body: caption,
+      ts: Date.now(),
+      file: { name: file.name, size: file.size, contentType },
+      progress: 0,
+    };
+    if (replyTo !== undefined) pending.replyTo = replyTo;
+    chat.pending.set(pending.clientMsgId, pending);
+    conv.pendingAdded(pending);
+    const onProgress = ({ loaded, total }: { loaded: number; total: number }) => {
+      if (pending.progress === undefined) return;
+      pending.progress = loaded >= total ? undefined : loaded / total;
+      if (conv.current === chat) conv.pendingProgress(pending);
+    };
+    client
+      .sendFile(chat.chatId, file, {
+        name: file.name,
+        contentType,
+        caption,
+        replyTo,
+        clientMsgId: pending.clientMsgId,
+        onProgress,
+      })
+      .catch((err: unknown) => {
+        // Nothing stored to retry: the bubble goes, and the words say why.
+        chat.pending.delete(pending.clientMsgId);
+        if (conv.current !== chat) return;
+        conv.pendingRemoved(pending);
+        conv.showError(`Could not send ${file.name}: ${describe(err)}`);
+      });
+  }
+
   // Typing notices: on while the box changes (a new message or a reply, not an edit), off when idle.
   const input = composer.input;
   let typingOn = false;
@@ -317,7 +380,10 @@ function start(me: string): void {
       sideError.textContent = `Could not create the group: ${describe(err)}`;
     }
   });
+  setUpFilePicker(() => conv.current !== null, sendFiles);
+  setUpLightbox();
   byId("signout").addEventListener("click", () => {
+    files.revokeAll();
     client.close();
     saveUser(null);
     location.reload();
@@ -331,11 +397,16 @@ function start(me: string): void {
   window.addEventListener("online", () => client.connect());
   setInterval(() => conv.renderHeader(), 30_000);
 
-  // Sends from before a reload still waiting for their ack: texts and replies show as pending.
+  // Sends from before a reload still waiting for their ack: texts, replies and files (uploaded
+  // already) show as pending; edits, deletes and reactions show once applied, never as bubbles.
   for (const p of client.pending()) {
-    if (p.kind !== undefined) continue;
-    const { clientMsgId, body, replyTo } = p;
-    chatFor(p.chatId).pending.set(clientMsgId, { clientMsgId, body, ts: Date.now(), replyTo });
+    if (p.kind !== undefined && p.kind !== "attachment") continue;
+    const { clientMsgId, body, replyTo, attachment } = p;
+    if (p.kind === "attachment" && !attachment) continue;
+    const pending: PendingSend = { clientMsgId, body, ts: Date.now(), replyTo };
+    if (attachment)
+      pending.file = { name: attachment.name, size: attachment.size, contentType: attachment.contentType };
+    chatFor(p.chatId).pending.set(clientMsgId, pending);
   }
   void refreshChats().then(() => client.connect());
 }

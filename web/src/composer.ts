@@ -1,7 +1,8 @@
 /**
  * The composer: a new message, a reply (the quoted message shown above the box, with a cancel
  * button) or an edit of an own message (the box holds its text). Enter sends or saves,
- * Shift+Enter adds a line, Escape cancels a reply or an edit.
+ * Shift+Enter adds a line, Escape cancels a reply or an edit. A file sent takes the box's text
+ * as its caption (and the reply, if one was being written).
  */
 import { byId } from "./dom";
 import { snippet } from "./format";
@@ -74,6 +75,16 @@ export class Composer {
     this.fit();
     this.input.focus();
     this.input.setSelectionRange(body.length, body.length);
+  }
+
+  /** Takes the box's text (and the reply being written) for a file's caption, and empties the box. */
+  takeCaption(): { caption: string; replyTo?: number } {
+    const caption = this.input.value.trim();
+    const mode = this.current;
+    this.input.value = "";
+    this.fit();
+    this.setMode({ kind: "new" }, "", "");
+    return mode.kind === "reply" ? { caption, replyTo: mode.seq } : { caption };
   }
 
   /** Drops a reply or an edit (an edit's text gives way to the draft from before it). */

@@ -1,12 +1,24 @@
 /**
  * The open chat: its messages as its `MessageView` shows them (newest at the bottom, older ones
  * loaded on scroll-up), each redrawn when an edit, delete or reaction changes it; quotes that
- * jump to the original; ticks on own messages, the typing line and the header with presence.
+ * jump to the original; photos and files; ticks on own messages, the typing line and the header
+ * with presence.
  */
 import type { ChatApi, Message } from "../../client";
+import type { AttachmentHooks } from "./attachment-node";
 import { byId, h } from "./dom";
-import { chatTitle, peerOf, presenceLine, typingLine } from "./format";
-import { closePicker, type MessageActions, messageNode, type NodeContext, pendingNode, tickNode } from "./message-node";
+import type { FileAccess } from "./file-access";
+import { chatTitle, messageText, peerOf, presenceLine, typingLine } from "./format";
+import { openLightbox } from "./lightbox";
+import {
+  closePicker,
+  type MessageActions,
+  messageNode,
+  type NodeContext,
+  pendingNode,
+  tickNode,
+  updateProgress,
+} from "./message-node";
 import { addMessage, addQuoted, type ChatItem, type PendingSend, shownRows, tickOf } from "./state";
 
 const PAGE = 50;
@@ -25,6 +37,9 @@ export class Conversation {
   private readonly announcer = byId("announcer");
   private readonly error = byId("conv-error");
   private readonly actions: MessageActions;
+  private readonly files: AttachmentHooks;
+  /** Whether the list was scrolled to the bottom when last scrolled: a photo loading keeps it there. */
+  private stuck = true;
   private olderLoad: Promise<void> | null = null;
   /** Originals of replies being fetched on their own, by `chatId seq`. */
   private readonly quoting = new Set<string>();
@@ -36,9 +51,19 @@ export class Conversation {
     private readonly presenceOf: (userId: string) => Presence | undefined,
     private readonly onShown: (chat: ChatItem) => void,
     actions: Omit<MessageActions, "jumpTo">,
+    files: FileAccess,
   ) {
     this.actions = { ...actions, jumpTo: (seq) => void this.jumpTo(seq) };
+    this.files = {
+      files,
+      open: openLightbox,
+      photoLoaded: () => {
+        if (this.stuck) this.scrollToBottom();
+      },
+      failed: (text) => this.showError(text),
+    };
     this.list.addEventListener("scroll", () => {
+      this.stuck = this.nearBottom();
       if (this.list.scrollTop < 120) void this.loadOlder();
     });
     // A click anywhere but in a reaction picker (or on its toggle) closes it.
@@ -98,7 +123,8 @@ export class Conversation {
     this.insert(messageNode(row, this.context(chat)), m.seq);
     this.ensureQuoted(chat, row);
     if (stick) this.scrollToBottom();
-    if (m.sender !== this.me && m.kind === "text") this.announcer.textContent = `${m.sender}: ${m.body}`;
+    if (m.sender !== this.me && (m.kind === "text" || m.kind === "attachment"))
+      this.announcer.textContent = `${m.sender}: ${messageText(row)}`;
   }
 
   pendingAdded(p: PendingSend): void {
@@ -109,8 +135,24 @@ export class Conversation {
 
   pendingFailed(p: PendingSend): void {
     if (!this.chat) return;
-    const el = this.list.querySelector<HTMLElement>(`[data-client-msg-id="${CSS.escape(p.clientMsgId)}"]`);
-    if (el) el.replaceWith(pendingNode(p, this.context(this.chat)));
+    this.pendingRow(p)?.replaceWith(pendingNode(p, this.context(this.chat)));
+  }
+
+  /** A pending file's upload moved on (or ended: the bar goes). */
+  pendingProgress(p: PendingSend): void {
+    const li = this.pendingRow(p);
+    if (!li || !this.chat) return;
+    if (p.progress === undefined || !updateProgress(li, p.progress))
+      li.replaceWith(pendingNode(p, this.context(this.chat)));
+  }
+
+  /** A pending send that will not be stored (a refused upload): its bubble goes. */
+  pendingRemoved(p: PendingSend): void {
+    this.pendingRow(p)?.remove();
+  }
+
+  private pendingRow(p: PendingSend): HTMLElement | null {
+    return this.list.querySelector<HTMLElement>(`[data-client-msg-id="${CSS.escape(p.clientMsgId)}"]`);
   }
 
   /** Says what went wrong with the last action (empty: clears it). */
@@ -226,7 +268,7 @@ export class Conversation {
   }
 
   private context(chat: ChatItem): NodeContext {
-    return { me: this.me, chat, actions: this.actions, now: Date.now() };
+    return { me: this.me, chat, actions: this.actions, files: this.files, now: Date.now() };
   }
 
   private rowOf(seq: number): HTMLElement | null {
@@ -316,5 +358,6 @@ export class Conversation {
 
   private scrollToBottom(): void {
     this.list.scrollTop = this.list.scrollHeight;
+    this.stuck = true;
   }
 }

@@ -18,6 +18,14 @@ export function peerOf(chatId: string, me: string): string | null {
 /** What a deleted message says in its place. */
 export const deletedText = "This message was deleted";
 
+/** What a message says in one line: its text, or for a file its caption or else what it is. */
+export function messageText(m: { body: string; attachment?: { name: string; contentType: string } }): string {
+  const file = m.attachment;
+  if (!file) return m.body;
+  if (file.contentType.startsWith("image/")) return `📷 ${m.body || "Photo"}`;
+  return `📎 ${m.body || file.name}`;
+}
+
 /** The first words of `text`, on one line, for a quote: at most `max` characters. */
 export function snippet(text: string, max = 60): string {
   const chars = [...text.replace(/\s+/g, " ").trim()];

@@ -1,14 +1,17 @@
 /**
  * One message of the open chat as a list item: sender, the quote of the message it replies to,
- * the text (or "This message was deleted"), the "edited" label, reaction chips, time and tick,
- * and its actions (reply, react, edit, delete) as labelled buttons.
+ * its file (a photo or a download), the text or caption (or "This message was deleted"), the
+ * "edited" label, reaction chips, time and tick, and its actions (reply, react, edit, delete)
+ * as labelled buttons. A pending send shows its file's upload progress.
  */
 import type { Message } from "../../client";
 import { canDelete, canEdit, canReact, canReply } from "./allowed";
+import { type AttachmentHooks, attachmentNode } from "./attachment-node";
 import { h } from "./dom";
-import { clock, deletedText, snippet, systemText } from "./format";
+import { humanSize } from "./files";
+import { clock, deletedText, messageText, snippet, systemText } from "./format";
 import { reactionChips, reactionPicker } from "./reactions";
-import { type ChatItem, type TickState, tickOf } from "./state";
+import { type ChatItem, type PendingSend, type TickState, tickOf } from "./state";
 
 const TICK_TEXT: Record<TickState, string> = { pending: "🕓", failed: "!", sent: "✓", delivered: "✓✓", read: "✓✓" };
 const TICK_LABEL: Record<TickState, string> = {
@@ -33,6 +36,7 @@ export interface NodeContext {
   me: string;
   chat: ChatItem;
   actions: MessageActions;
+  files: AttachmentHooks;
   now: number;
 }
 
@@ -57,8 +61,8 @@ export function messageNode(m: Message, ctx: NodeContext): HTMLLIElement {
       ? h("span", { class: "sender" }, m.sender)
       : h("span", { class: "visually-hidden" }, mine ? "You:" : `${m.sender}:`),
     m.replyTo !== undefined && !m.deleted ? quoteNode(m.replyTo, ctx) : null,
-    m.attachment && !m.deleted ? h("p", { class: "attachment muted" }, `📎 ${m.attachment.name}`) : null,
-    m.deleted ? h("p", { class: "body" }, h("em", {}, deletedText)) : h("p", { class: "body" }, m.body),
+    m.attachment && !m.deleted ? attachmentNode(m.chatId, m.attachment, ctx.files) : null,
+    m.deleted ? h("p", { class: "body" }, h("em", {}, deletedText)) : bodyNode(m.body, m.attachment !== undefined),
     m.deleted ? null : reactionChips(m.reactions, me, (emoji) => ctx.actions.react(m, emoji)),
     h(
       "span",
@@ -71,17 +75,21 @@ export function messageNode(m: Message, ctx: NodeContext): HTMLLIElement {
   );
 }
 
+/** The text, or a file's caption (none when it has none). */
+function bodyNode(body: string, caption: boolean): HTMLParagraphElement | null {
+  if (caption && body === "") return null;
+  return h("p", { class: caption ? "body caption" : "body" }, body);
+}
+
 /** An own send not yet acknowledged (or refused). */
-export function pendingNode(
-  p: { clientMsgId: string; body: string; ts: number; replyTo?: number; failed?: string },
-  ctx: NodeContext,
-): HTMLLIElement {
+export function pendingNode(p: PendingSend, ctx: NodeContext): HTMLLIElement {
   return h(
     "li",
     { class: `msg mine pending${p.failed ? " failed" : ""}`, "data-client-msg-id": p.clientMsgId },
     h("span", { class: "visually-hidden" }, "You:"),
     p.replyTo === undefined ? null : quoteNode(p.replyTo, ctx),
-    h("p", { class: "body" }, p.body),
+    p.file ? pendingFileNode(p) : null,
+    bodyNode(p.body, p.file !== undefined),
     h(
       "span",
       { class: "meta" },
@@ -91,12 +99,54 @@ export function pendingNode(
   );
 }
 
+/** A file on its way: name and size, and while it goes up a progress bar. */
+function pendingFileNode(p: PendingSend): HTMLDivElement | null {
+  const file = p.file;
+  if (!file) return null;
+  const bar = p.progress === undefined ? null : progressNode(file.name, p.progress);
+  return h(
+    "div",
+    { class: "attachment pending-file" },
+    h("span", { class: "file-name" }, file.name),
+    h("span", { class: "file-size muted" }, ` · ${humanSize(file.size)}`),
+    bar,
+  );
+}
+
+/** The upload's progress bar; `updateProgress` moves it. */
+function progressNode(name: string, progress: number): HTMLDivElement {
+  const bar = h(
+    "div",
+    {
+      class: "progress",
+      role: "progressbar",
+      "aria-label": `Sending ${name}`,
+      "aria-valuemin": "0",
+      "aria-valuemax": "100",
+    },
+    h("div", { class: "progress-fill" }),
+  );
+  updateProgress(bar, progress);
+  return bar;
+}
+
+/** Moves a pending file's bar (in `li`) to `progress` (0 to 1); answers false when it has none. */
+export function updateProgress(li: HTMLElement, progress: number): boolean {
+  const bar = li.matches('[role="progressbar"]') ? li : li.querySelector<HTMLElement>('[role="progressbar"]');
+  if (!bar) return false;
+  const percent = Math.round(Math.min(1, Math.max(0, progress)) * 100);
+  bar.setAttribute("aria-valuenow", String(percent));
+  bar.setAttribute("aria-valuetext", `${percent}%`);
+  bar.querySelector<HTMLElement>(".progress-fill")?.style.setProperty("width", `${percent}%`);
+  return true;
+}
+
 /** Sender and first words of the message `seq`, for a quote (in a reply, or above the composer). */
 export function quoteParts(seq: number, ctx: { me: string; chat: ChatItem }): { who: string; text: string } {
   const original = ctx.chat.view.get(seq);
   if (!original) return { who: "", text: "a message" };
   const who = original.sender === ctx.me ? "You" : original.sender;
-  return { who, text: original.deleted ? "deleted message" : snippet(original.body) };
+  return { who, text: original.deleted ? "deleted message" : snippet(messageText(original)) };
 }
 
 function quoteNode(seq: number, ctx: NodeContext): HTMLButtonElement {

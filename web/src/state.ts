@@ -3,14 +3,19 @@
  * reactions applied by the SDK's one set of rules), tick marks, typing, and the unread count.
  */
 import { type ChatSummary, type ChatType, type Message, MessageView } from "../../client";
-import { deletedText, systemText } from "./format";
+import { deletedText, messageText, systemText } from "./format";
 
 export interface PendingSend {
   clientMsgId: string;
+  /** The text, or a file's caption. */
   body: string;
   ts: number;
   replyTo?: number;
   failed?: string;
+  /** A file being sent: what the bubble says about it until the message is stored. */
+  file?: { name: string; size: number; contentType: string };
+  /** How much of the file went up, 0 to 1 (absent once it is up). */
+  progress?: number;
 }
 
 export interface ChatItem {
@@ -128,7 +133,7 @@ function updatePreview(chat: ChatItem, me: string): void {
     return;
   }
   const who = newest.sender === me ? "You: " : chat.type === "group" ? `${newest.sender}: ` : "";
-  chat.preview = `${who}${newest.deleted ? deletedText : newest.body}`;
+  chat.preview = `${who}${newest.deleted ? deletedText : messageText(newest)}`;
 }
 
 /** The rows the conversation shows: what the view shows from the oldest loaded seq on. */
