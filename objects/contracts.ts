@@ -82,6 +82,8 @@ export interface ResumeAnswer {
   lastSeq: number;
   /** The member's unread count after the read mark it gave (or the chat's, if later). */
   unread: number;
+  /** The ticks of the member's own messages: the others' lowest watermarks (the peer's in a direct chat). */
+  receipts: Watermarks;
 }
 
 export type PresenceFrame = Extract<ServerFrame, { type: "presence" }>;

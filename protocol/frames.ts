@@ -120,6 +120,8 @@ export interface ChatCursor {
   readSeq: number;
   /** Text and attachment messages from others after `readSeq` that are not deleted. */
   unread: number;
+  /** The ticks of the user's own messages: delivered and read up to these seqs (as `receipt` frames say). */
+  receipts: { delivered: number; read: number };
 }
 
 export type ReceiptStatus = "delivered" | "read";

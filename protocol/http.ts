@@ -48,6 +48,8 @@ export interface ChatSummary {
   readSeq: number;
   /** Text and attachment messages from others after `readSeq` that are not deleted. */
   unread: number;
+  /** The ticks of the caller's own messages: delivered and read up to these seqs (as `receipt` frames say). */
+  receipts: { delivered: number; read: number };
 }
 
 /** `GET /v1/chats/:chatId`. */

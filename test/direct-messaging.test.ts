@@ -126,7 +126,9 @@ describe("direct messaging", () => {
       await a1.socket.request({ type: "send", chatId, clientMsgId: id, body: id });
     }
     const a2 = await connect(alice.token, "laptop");
-    expect(a2.ready.chats).toEqual([{ chatId, lastSeq: 3, readSeq: 0, unread: 0 }]);
+    expect(a2.ready.chats).toEqual([
+      { chatId, lastSeq: 3, readSeq: 0, unread: 0, receipts: { delivered: 0, read: 0 } },
+    ]);
     expect(await chatsOf(alice.id)).toMatchObject([{ chatId, lastSeq: 3 }]);
     a1.socket.close();
     a2.socket.close();

@@ -223,10 +223,10 @@ describe("removing and leaving", () => {
     ]);
     await fanoutSettled(chatId);
     expect(await chatsOf(bob.id)).toEqual([
-      { chatId, type: "group", title: "team", lastSeq: 4, readSeq: 0, unread: 0 },
+      { chatId, type: "group", title: "team", lastSeq: 4, readSeq: 0, unread: 0, receipts: { delivered: 0, read: 0 } },
     ]);
     const b = await connect(bob.token, "phone");
-    expect(b.ready.chats).toEqual([{ chatId, lastSeq: 4, readSeq: 0, unread: 0 }]);
+    expect(b.ready.chats).toEqual([{ chatId, lastSeq: 4, readSeq: 0, unread: 0, receipts: { delivered: 0, read: 0 } }]);
     expect(await b.socket.request({ type: "send", chatId, clientMsgId: "back", body: "back" })).toMatchObject({
       seq: 5,
     });

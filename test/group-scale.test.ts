@@ -74,7 +74,7 @@ describe(`a group of ${SIZE} members, ${CONNECTED} of them connected`, () => {
   it("a member who was offline syncs on connect: ready names the chat, history has both messages", async () => {
     const offline = others[SIZE - 2] as string;
     const { socket, ready } = await connect(await tokenFor(offline), "laptop");
-    expect(ready.chats).toEqual([{ chatId, lastSeq: seq, readSeq: 0, unread: 1 }]);
+    expect(ready.chats).toEqual([{ chatId, lastSeq: seq, readSeq: 0, unread: 1, receipts: { delivered: 0, read: 0 } }]);
     const page = await socket.request({ type: "history", chatId, after: 0 }, 30_000);
     expect(page.messages).toMatchObject([
       { seq: 1, kind: "system", sender: owner.id },

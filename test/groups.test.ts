@@ -49,7 +49,15 @@ describe("creating a group", () => {
     });
     for (const u of [alice, bob, carol]) {
       const list = await json<{ chats: unknown[] }>(await api(u.token, "GET", "/v1/chats"));
-      expect(list.chats).toContainEqual({ chatId, type: "group", title: "Trip", lastSeq: 1, readSeq: 0, unread: 0 });
+      expect(list.chats).toContainEqual({
+        chatId,
+        type: "group",
+        title: "Trip",
+        lastSeq: 1,
+        readSeq: 0,
+        unread: 0,
+        receipts: { delivered: 0, read: 0 },
+      });
     }
   });
 

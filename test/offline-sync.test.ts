@@ -99,7 +99,9 @@ describe("offline sync", () => {
     const chatId = await openDirect(alice, bob);
     await seed(chatId, alice.id, 5_000, (n) => `#${n}`);
     const b = await connect(bob.token, "tablet");
-    expect(b.ready.chats).toEqual([{ chatId, lastSeq: 5_000, readSeq: 0, unread: 5_000 }]);
+    expect(b.ready.chats).toEqual([
+      { chatId, lastSeq: 5_000, readSeq: 0, unread: 5_000, receipts: { delivered: 0, read: 0 } },
+    ]);
     const got = await pullAll(b.socket, chatId, 0);
     expect(got.map((m) => m.seq)).toEqual(Array.from({ length: 5_000 }, (_, i) => i + 1));
     b.socket.close();

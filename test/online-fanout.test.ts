@@ -56,7 +56,13 @@ describe("fan-out to who is online", () => {
 
     const { socket: b, ready } = await connect(bob.token, "phone");
     // Every message after the `created` one is alice's, and bob has read none.
-    expect(chatIn(ready, chatId)).toEqual({ chatId, lastSeq: last, readSeq: 0, unread: last - 1 });
+    expect(chatIn(ready, chatId)).toEqual({
+      chatId,
+      lastSeq: last,
+      readSeq: 0,
+      unread: last - 1,
+      receipts: { delivered: 0, read: 0 },
+    });
     expect((await history(bob.token, chatId, "after=0&limit=500")).messages.map((m) => m.seq)).toEqual(
       Array.from({ length: last }, (_, i) => i + 1),
     );
@@ -148,7 +154,13 @@ describe("fan-out to who is online", () => {
 
     const { socket: laptop, ready } = await connect(bob.token, "laptop");
     // Every message after the `created` one is alice's, and bob has read none.
-    expect(chatIn(ready, chatId)).toEqual({ chatId, lastSeq: last, readSeq: 0, unread: last - 1 });
+    expect(chatIn(ready, chatId)).toEqual({
+      chatId,
+      lastSeq: last,
+      readSeq: 0,
+      unread: last - 1,
+      receipts: { delivered: 0, read: 0 },
+    });
     a.close();
     laptop.close();
   });

@@ -331,7 +331,7 @@ export class ChatObject extends DurableObject<Env> {
     const member = chat.members.get(userId);
     // What was said before the member joined is not unread for it.
     const read = Math.max(readSeq, member?.readSeq ?? 0, member?.joinedSeq ?? 0);
-    return { lastSeq: chat.lastSeq, unread: countUnread(this.db, userId, read) };
+    return { lastSeq: chat.lastSeq, unread: countUnread(this.db, userId, read), receipts: this.receipts.of(chat, userId) };
   }
 
   private hasTables(): boolean {

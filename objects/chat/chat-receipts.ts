@@ -9,7 +9,7 @@ import { type Outcome, ok, refuse } from "../outcome";
 import type { ChatCore, ChatState } from "./chat-core";
 import { lastSentBySender, readMessage } from "./log";
 import { writeWatermarks } from "./membership";
-import { advance, type MemberRow, ReceiptTracker, WatermarkWrites } from "./receipts";
+import { advance, lowestOfOthers, type MemberRow, ReceiptTracker, WatermarkWrites } from "./receipts";
 import * as schema from "./schema";
 
 /** Group receipts are coalesced over this window: one frame per sender and status at most. */
@@ -48,6 +48,13 @@ export class ChatReceipts {
       else this.schedule();
     }
     return { delivered: member.deliveredSeq, read: member.readSeq };
+  }
+
+  /** The ticks of `userId`'s own messages: the lowest watermarks of the other members. */
+  of(chat: ChatState, userId: string): Watermarks {
+    const at = (status: "delivered" | "read") =>
+      Math.min(lowestOfOthers(chat.members.values(), status)(userId), chat.lastSeq);
+    return { delivered: at("delivered"), read: at("read") };
   }
 
   /** Who holds and who has read `seq`: for its sender, and in groups for admins. */

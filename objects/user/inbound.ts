@@ -96,7 +96,10 @@ export class Inbound {
         const answer = await this.host.chat(chatId).resume(chatId, userId, stamp, readSeq);
         await this.withChatLock(chatId, async () => {
           this.host.inbox.resumed(chatId, answer.ok ? answer.value.lastSeq : 0);
-          if (answer.ok) this.host.inbox.setUnread(chatId, answer.value.unread);
+          if (answer.ok) {
+            this.host.inbox.setUnread(chatId, answer.value.unread);
+            this.host.inbox.noteReceipts(chatId, answer.value.receipts);
+          }
         });
       } catch (err) {
         // The chat stays parked in the inbox: the next connect asks again.
@@ -118,6 +121,7 @@ export class Inbound {
         await this.withChatLock(chatId, async () => {
           this.host.inbox.noteLastSeq(chatId, answer.value.lastSeq);
           this.host.inbox.setUnread(chatId, answer.value.unread);
+          this.host.inbox.noteReceipts(chatId, answer.value.receipts);
         });
       } catch (err) {
         // The list shows what the inbox knows; the next one asks again.

@@ -34,6 +34,8 @@ function preparedWrites(db: Db) {
         parked: sql.placeholder("parked"),
         unread: sql.placeholder("unread"),
         unreadStale: sql.placeholder("unreadStale"),
+        receiptDelivered: sql.placeholder("receiptDelivered"),
+        receiptRead: sql.placeholder("receiptRead"),
       })
       .onConflictDoUpdate({
         target: schema.inbox.chatId,
@@ -44,6 +46,8 @@ function preparedWrites(db: Db) {
           parked: sql`excluded.parked`,
           unread: sql`excluded.unread`,
           unreadStale: sql`excluded.unread_stale`,
+          receiptDelivered: sql`max(${schema.inbox.receiptDelivered}, excluded.receipt_delivered)`,
+          receiptRead: sql`max(${schema.inbox.receiptRead}, excluded.receipt_read)`,
         },
       })
       .prepare(),
@@ -160,6 +164,19 @@ export class Inbox {
     this.scheduleFlush();
   }
 
+  /** The ticks of the user's own messages in `chatId` reached these seqs (they only move forward). */
+  noteReceipts(chatId: string, receipts: { delivered?: number; read?: number }): void {
+    const row = this.rows.get(chatId);
+    if (!row) return;
+    const delivered = Math.max(row.receiptDelivered, receipts.delivered ?? 0, receipts.read ?? 0);
+    const read = Math.max(row.receiptRead, receipts.read ?? 0);
+    if (delivered === row.receiptDelivered && read === row.receiptRead) return;
+    row.receiptDelivered = delivered;
+    row.receiptRead = read;
+    this.dirtyChats.add(chatId);
+    this.scheduleFlush();
+  }
+
   /** The chats among `chatIds` whose unread count must be asked of the chat before it is shown. */
   unreadStale(chatIds: readonly string[]): string[] {
     return chatIds.filter((id) => this.rows.get(id)?.unreadStale === true);
@@ -190,6 +207,8 @@ export class Inbox {
       // A chat rejoined after a while out of it: what is unread there is the chat's to say.
       unread: row?.active ? row.unread : 0,
       unreadStale: row ? row.unreadStale || !row.active : false,
+      receiptDelivered: row?.receiptDelivered ?? 0,
+      receiptRead: row?.receiptRead ?? 0,
     };
     this.rows.set(next.chatId, written);
     this.dirtyChats.add(next.chatId);
@@ -288,7 +307,13 @@ export class Inbox {
   unheldBy(deviceId: string): ChatCursor[] {
     return this.all()
       .filter((r) => r.lastSeq > (this.held.get(cursorKey(deviceId, r.chatId)) ?? 0))
-      .map((r) => ({ chatId: r.chatId, lastSeq: r.lastSeq, readSeq: r.readSeq, unread: r.unread }));
+      .map((r) => ({
+        chatId: r.chatId,
+        lastSeq: r.lastSeq,
+        readSeq: r.readSeq,
+        unread: r.unread,
+        receipts: { delivered: r.receiptDelivered, read: r.receiptRead },
+      }));
   }
 
   /** Writes the deferred updates now (they commit with the current event). */
@@ -305,7 +330,7 @@ export class Inbox {
     for (const chatId of chats) {
       const row = this.rows.get(chatId);
       if (!row?.active) continue;
-      const { type, title, lastSeq, parked, unread, unreadStale } = row;
+      const { type, title, lastSeq, parked, unread, unreadStale, receiptDelivered, receiptRead } = row;
       this.writes.upsertChat.run({
         chatId,
         type,
@@ -314,6 +339,8 @@ export class Inbox {
         parked: parked ? 1 : 0,
         unread,
         unreadStale: unreadStale ? 1 : 0,
+        receiptDelivered,
+        receiptRead,
       });
     }
     // No explicit transaction: writes made in one synchronous run share the event's implicit

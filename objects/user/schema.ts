@@ -16,6 +16,9 @@ export const inbox = sqliteTable("inbox", {
   unread: integer("unread").notNull().default(0),
   /** `unread` may be wrong (news while parked, a delete, a partial read): the chat is asked before it is shown. */
   unreadStale: integer("unread_stale", { mode: "boolean" }).notNull().default(false),
+  /** The ticks of the user's own messages in this chat, from the chat's receipts. */
+  receiptDelivered: integer("receipt_delivered").notNull().default(0),
+  receiptRead: integer("receipt_read").notNull().default(0),
 });
 
 export const deviceCursors = sqliteTable(

@@ -252,7 +252,15 @@ export class UserObject extends DurableObject<Env> {
     await this.inbound.refresh(userId, ask);
     return this.inbox
       .all()
-      .map(({ chatId, type, title, lastSeq, readSeq, unread }) => ({ chatId, type, title, lastSeq, readSeq, unread }));
+      .map(({ chatId, type, title, lastSeq, readSeq, unread, receiptDelivered, receiptRead }) => ({
+        chatId,
+        type,
+        title,
+        lastSeq,
+        readSeq,
+        unread,
+        receipts: { delivered: receiptDelivered, read: receiptRead },
+      }));
   }
 
   /** The chat's answer to merged receipts: errors to the frames it refused, `read` to the other devices. */
@@ -273,6 +281,8 @@ export class UserObject extends DurableObject<Env> {
   /** Frames from a chat object (receipts, typing) for every connected device. */
   push(frames: ServerFrame[]): void {
     for (const frame of frames) {
+      // Ticks of the user's own messages are kept, so that `ready` and the chat list restore them.
+      if (frame.type === "receipt") this.inbox.noteReceipts(frame.chatId, { [frame.status]: frame.seq });
       const text = JSON.stringify(frame);
       for (const ws of this.ctx.getWebSockets()) sendRaw(ws, text);
     }
