@@ -1,6 +1,6 @@
 /** The Worker's hono app: health, dev tokens, then authentication in front of every other route. */
 import { Hono } from "hono";
-import { authenticate, tokenOf } from "./auth";
+import { authConfigOf, authConfigured, authenticate, tokenOf } from "./auth";
 import { type AppEnv, errorResponse } from "./http";
 import { originGuard } from "./origin";
 import { attachmentRoutes } from "./routes/attachments";
@@ -8,7 +8,7 @@ import { chatRoutes } from "./routes/chats";
 import { connectRoutes } from "./routes/connect";
 import { devRoutes } from "./routes/dev";
 import { pushRoutes } from "./routes/push";
-import { userRoutes } from "./routes/users";
+import { blockRoutes, userRoutes } from "./routes/users";
 
 export const app = new Hono<AppEnv>();
 
@@ -17,10 +17,12 @@ app.route("/v1/dev", devRoutes);
 
 app.use("/v1/*", originGuard);
 app.use("/v1/*", async (c, next) => {
-  const secret = c.env.JWT_SECRET;
-  // Fail closed: without a secret nobody is let in.
-  if (!secret) return errorResponse(c, "internal", "authentication is not configured (JWT_SECRET)");
-  const auth = await authenticate(tokenOf(c.req.raw), secret);
+  const config = authConfigOf(c.env);
+  // Fail closed: with neither a secret nor a key set nobody is let in.
+  if (!authConfigured(config)) {
+    return errorResponse(c, "internal", "authentication is not configured (JWT_SECRET, JWT_JWKS or JWT_JWKS_URL)");
+  }
+  const auth = await authenticate(tokenOf(c.req.raw), config);
   if (!auth.ok) return errorResponse(c, "unauthorized", auth.message);
   c.set("userId", auth.userId);
   await next();
@@ -31,6 +33,7 @@ app.route("/v1/chats", attachmentRoutes);
 app.route("/v1", pushRoutes);
 app.route("/v1/connect", connectRoutes);
 app.route("/v1/users", userRoutes);
+app.route("/v1/blocks", blockRoutes);
 
 app.notFound((c) => errorResponse(c, "not_found", "no such route"));
 app.onError((err, c) => {

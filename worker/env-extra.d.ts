@@ -23,4 +23,12 @@ interface Env {
   PUSH_TTL_S?: string;
   /** Comma-separated exact origins allowed to open a WebSocket from a browser; unset allows every origin. */
   ALLOWED_ORIGINS?: string;
+  /** An identity provider's JWKS document, inline: its RS256 and ES256 keys verify tokens by `kid`. */
+  JWT_JWKS?: string;
+  /** Where that JWKS is fetched from (the provider's `jwks_uri`); cached 10 min, refetched at most once a minute. */
+  JWT_JWKS_URL?: string;
+  /** When set, RS256 and ES256 tokens must carry exactly this `iss`. */
+  JWT_ISSUER?: string;
+  /** When set, RS256 and ES256 tokens must carry this `aud` (alone or in an array). */
+  JWT_AUDIENCE?: string;
 }

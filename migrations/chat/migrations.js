@@ -4,6 +4,7 @@ import m0001 from './0001_material_king_cobra.sql';
 import m0002 from './0002_wild_yellow_claw.sql';
 import m0003 from './0003_swift_weapon_omega.sql';
 import m0004 from './0004_mature_punisher.sql';
+import m0005 from './0005_material_hellion.sql';
 
   export default {
     journal,
@@ -12,7 +13,8 @@ import m0004 from './0004_mature_punisher.sql';
 m0001,
 m0002,
 m0003,
-m0004
+m0004,
+m0005
     }
   }
   

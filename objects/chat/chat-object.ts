@@ -49,7 +49,7 @@ import {
   readHistory,
   readMessage,
 } from "./log";
-import { loadChat, writeDirectInfo } from "./membership";
+import { blocks, loadChat, writeBlocking, writeDirectInfo } from "./membership";
 import { Notices } from "./notices";
 import { Outbound } from "./outbound";
 import { ParkedMembers } from "./parked-members";
@@ -192,7 +192,20 @@ export class ChatObject extends DurableObject<Env> {
     await this.prepare(chatId, sender);
     const access = this.access(chatId, sender);
     if (!access.ok) return access;
+    if (blocks(access.value, sender)) return refuse("forbidden", "this user does not take your messages");
     return ok(await this.sends.store(access.value, sender, items));
+  }
+
+  /** In a direct chat, `blocker` blocks (or unblocks) the other member; its object keeps the list. */
+  async setBlocking(chatId: string, blocker: string, blocking: boolean): Promise<Outcome<null>> {
+    await this.prepare(chatId, blocker);
+    const access = this.access(chatId, blocker);
+    if (!access.ok) return access;
+    if (access.value.type !== "direct") return refuse("bad_request", "only a direct chat has a block");
+    const member = access.value.members.get(blocker) as MemberRow;
+    member.blocking = blocking;
+    this.transaction((tx) => writeBlocking(tx, member));
+    return ok(null);
   }
 
   /** A member is about to upload a file to this chat: its id and R2 key, the upload recorded. */
@@ -250,6 +263,8 @@ export class ChatObject extends DurableObject<Env> {
     const access = this.access(chatId, userId);
     if (!access.ok) return access;
     const frame: ServerFrame = { type: "typing", chatId, userId, on };
+    // A block silences typing both ways.
+    if (access.value.type === "direct" && [...access.value.members.values()].some((m) => m.blocking)) return ok(null);
     const others = this.parked.reachable(access.value.members.keys()).filter((u) => u !== userId);
     await this.pushTo(others, [frame]);
     return ok(null);
@@ -331,7 +346,11 @@ export class ChatObject extends DurableObject<Env> {
     const member = chat.members.get(userId);
     // What was said before the member joined is not unread for it.
     const read = Math.max(readSeq, member?.readSeq ?? 0, member?.joinedSeq ?? 0);
-    return { lastSeq: chat.lastSeq, unread: countUnread(this.db, userId, read), receipts: this.receipts.of(chat, userId) };
+    return {
+      lastSeq: chat.lastSeq,
+      unread: countUnread(this.db, userId, read),
+      receipts: this.receipts.of(chat, userId),
+    };
   }
 
   private hasTables(): boolean {

@@ -8,7 +8,7 @@ import type { MessageInfo, Watermarks } from "../contracts";
 import { type Outcome, ok, refuse } from "../outcome";
 import type { ChatCore, ChatState } from "./chat-core";
 import { lastSentBySender, readMessage } from "./log";
-import { writeWatermarks } from "./membership";
+import { blocks, writeWatermarks } from "./membership";
 import { advance, lowestOfOthers, type MemberRow, ReceiptTracker, WatermarkWrites } from "./receipts";
 import * as schema from "./schema";
 
@@ -52,6 +52,8 @@ export class ChatReceipts {
 
   /** The ticks of `userId`'s own messages: the lowest watermarks of the other members. */
   of(chat: ChatState, userId: string): Watermarks {
+    // A blocked user gets no receipts from the blocker: its ticks stay where they were.
+    if (blocks(chat, userId)) return { delivered: 0, read: 0 };
     const at = (status: "delivered" | "read") =>
       Math.min(lowestOfOthers(chat.members.values(), status)(userId), chat.lastSeq);
     return { delivered: at("delivered"), read: at("read") };
@@ -68,7 +70,10 @@ export class ChatReceipts {
     const holders = [
       ...[...chat.members.values()].map((m) => ({ ...m, leftSeq: Number.POSITIVE_INFINITY })),
       ...this.chat.db.select().from(schema.formerMembers).all(),
-    ].filter((m) => m.userId !== message.sender && m.joinedSeq <= seq && seq < m.leftSeq);
+    ]
+      .filter((m) => m.userId !== message.sender && m.joinedSeq <= seq && seq < m.leftSeq)
+      // What a blocker holds and reads is not the blocked sender's to see.
+      .filter((m) => !(chat.type === "direct" && "blocking" in m && m.blocking));
     const delivered = new Set(holders.filter((m) => m.deliveredSeq >= seq).map((m) => m.userId));
     const read = new Set(holders.filter((m) => m.readSeq >= seq).map((m) => m.userId));
     return ok({ seq, delivered: [...delivered].sort(), read: [...read].sort() });
@@ -87,6 +92,7 @@ export class ChatReceipts {
     if (!chat) return;
     const byUser = new Map<string, ServerFrame[]>();
     for (const { userId, frame } of this.senders.due(chat)) {
+      if (blocks(chat, userId)) continue;
       byUser.set(userId, [...(byUser.get(userId) ?? []), frame]);
     }
     await Promise.all([...byUser].map(([userId, frames]) => this.chat.pushTo([userId], frames)));

@@ -41,7 +41,14 @@ export class GroupAdmin {
     const members = new Map<string, MemberRow>(
       ids.map((userId) => [
         userId,
-        { userId, role: userId === creator ? "admin" : "member", joinedSeq: 1, deliveredSeq: 0, readSeq: 0 },
+        {
+          userId,
+          role: userId === creator ? "admin" : "member",
+          joinedSeq: 1,
+          deliveredSeq: 0,
+          readSeq: 0,
+          blocking: false,
+        },
       ]),
     );
     const state: ChatState = { chatId, type: "group", title: cleanTitle, lastSeq: 0, fannedOutSeq: 0, members };
@@ -67,7 +74,7 @@ export class GroupAdmin {
     if (chat.members.size >= max) return refuse("bad_request", `a group holds at most ${max} members`);
     const row = this.chat.commit((tx, append) => {
       const m = append(this.system({ event: "added", actor, userId }));
-      const member: MemberRow = { userId, role, joinedSeq: m.seq, deliveredSeq: 0, readSeq: 0 };
+      const member: MemberRow = { userId, role, joinedSeq: m.seq, deliveredSeq: 0, readSeq: 0, blocking: false };
       writeMember(tx, member);
       // The log alone tells every member's role: an admin from the start is also a promotion.
       if (role === "admin") append(this.system({ event: "promoted", actor, userId }));

@@ -62,6 +62,16 @@ export function writeRemoval(tx: ChatTx, member: MemberRow, leftSeq: number): vo
     .run();
 }
 
+/** In a direct chat: whether the other member blocked `userId`. */
+export function blocks(chat: ChatState, userId: string): boolean {
+  if (chat.type !== "direct") return false;
+  return [...chat.members.values()].some((m) => m.userId !== userId && m.blocking);
+}
+
+export function writeBlocking(tx: ChatTx, member: MemberRow): void {
+  tx.update(schema.members).set({ blocking: member.blocking }).where(eq(schema.members.userId, member.userId)).run();
+}
+
 export function writeWatermarks(tx: ChatTx, member: MemberRow): void {
   tx.update(schema.members)
     .set({ deliveredSeq: member.deliveredSeq, readSeq: member.readSeq })

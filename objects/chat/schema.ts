@@ -19,6 +19,8 @@ export const members = sqliteTable("members", {
   joinedSeq: integer("joined_seq").notNull(),
   deliveredSeq: integer("delivered_seq").notNull().default(0),
   readSeq: integer("read_seq").notNull().default(0),
+  /** In a direct chat: this member blocked the other, whose sends are refused and who gets no typing or receipts from it. */
+  blocking: integer("blocking", { mode: "boolean" }).notNull().default(false),
 });
 
 export const messages = sqliteTable(

@@ -68,6 +68,12 @@ export const pushPending = sqliteTable(
   (t) => [primaryKey({ columns: [t.deviceId, t.chatId] })],
 );
 
+/** Users this user blocked (kept here, the blocker's object; the direct chat is told too). */
+export const blocks = sqliteTable("blocks", {
+  userId: text("user_id").primaryKey(),
+  createdAt: integer("created_at").notNull(),
+});
+
 /** Chats the user muted: no pushes until `until` (null: until unmuted). */
 export const mutes = sqliteTable("mutes", {
   chatId: text("chat_id").primaryKey(),

@@ -16,6 +16,7 @@ import { loadVapidKey, type VapidKey } from "../push/vapid";
 import type { StoredSubscription } from "../push/web-push";
 import { settingsOf } from "../settings";
 import { chatStub, upgradeIdentity, userStub } from "../stubs";
+import { Blocks } from "./blocks";
 import { BucketStore } from "./bucket-store";
 import { type FrameContext, handleFrame, sendError } from "./frames";
 import { Inbound } from "./inbound";
@@ -66,6 +67,7 @@ export class UserObject extends DurableObject<Env> {
   private resuming: Promise<void> | null = null;
   /** Web Push subscriptions, mutes and pushes waiting to go. */
   private pushes!: Pushes;
+  private blocks!: Blocks;
   private vapid: Promise<VapidKey | null> | null = null;
   /** When the alarm is set for (null: not set, as far as this instance knows). */
   private alarmAt: number | null = null;
@@ -85,6 +87,7 @@ export class UserObject extends DurableObject<Env> {
       await migrate(this.db, migrations);
       this.inbox = new Inbox(this.db, this.settings.inboxFlushMs);
       this.presence = new Presence(ctx, this.db);
+      this.blocks = new Blocks(this.db);
       this.bucketStore = new BucketStore(this.db, this.sendLimit);
       this.bucketStore.load();
       this.pushes = new Pushes(
@@ -199,6 +202,24 @@ export class UserObject extends DurableObject<Env> {
     if (next !== null) this.wakeAt(next);
   }
 
+  /** `PUT /v1/users/:userId/block` (`blocked` true) and `DELETE` (false): kept here, and told to the direct chat. */
+  async setBlock(userId: string, target: string, blocked: boolean): Promise<Outcome<null>> {
+    if (target === userId) return refuse("bad_request", "you cannot block yourself");
+    const chatId = directChatId(userId, target);
+    const told = await chatStub(this.env, chatId).setBlocking(chatId, userId, blocked);
+    if (!told.ok) return told;
+    if (blocked) {
+      this.blocks.add(target);
+      this.presence.removeWatcher(target);
+    } else this.blocks.remove(target);
+    return ok(null);
+  }
+
+  /** `GET /v1/blocks`. */
+  blockedUsers(): string[] {
+    return this.blocks.list();
+  }
+
   /** Subscribes a device of the user to Web Push (`PUT /v1/devices/:deviceId/push`). */
   setPushSubscription(deviceId: string, subscription: StoredSubscription): Promise<Outcome<null>> {
     return this.pushes.subscribe(deviceId, subscription);
@@ -250,17 +271,15 @@ export class UserObject extends DurableObject<Env> {
     const rows = this.inbox.all();
     const ask = rows.filter((r) => r.parked || r.unreadStale).map((r) => r.chatId);
     await this.inbound.refresh(userId, ask);
-    return this.inbox
-      .all()
-      .map(({ chatId, type, title, lastSeq, readSeq, unread, receiptDelivered, receiptRead }) => ({
-        chatId,
-        type,
-        title,
-        lastSeq,
-        readSeq,
-        unread,
-        receipts: { delivered: receiptDelivered, read: receiptRead },
-      }));
+    return this.inbox.all().map(({ chatId, type, title, lastSeq, readSeq, unread, receiptDelivered, receiptRead }) => ({
+      chatId,
+      type,
+      title,
+      lastSeq,
+      readSeq,
+      unread,
+      receipts: { delivered: receiptDelivered, read: receiptRead },
+    }));
   }
 
   /** The chat's answer to merged receipts: errors to the frames it refused, `read` to the other devices. */
@@ -294,7 +313,9 @@ export class UserObject extends DurableObject<Env> {
    * `watch`, the asker is told of every later change.
    */
   presenceFor(userId: string, asker: string, askerChats: string[], watch: boolean): Outcome<PresenceFrame> {
-    if (asker !== userId && !this.inbox.sharesAny(directChatId(userId, asker), askerChats)) {
+    // A blocked user is told the same as someone who shares no chat: the block is not shown.
+    const blocked = this.blocks.has(asker);
+    if (asker !== userId && (blocked || !this.inbox.sharesAny(directChatId(userId, asker), askerChats))) {
       return refuse("forbidden", `you share no chat with ${userId}`);
     }
     if (watch && asker !== userId && this.presence.addWatcher(asker)) this.scheduleSilenceCheck();

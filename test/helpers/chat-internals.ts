@@ -151,3 +151,17 @@ export async function failEveryNthDelivery(stub: ChatStub, n: number): Promise<I
   });
   return { failed, restore };
 }
+
+/** Records every frame push (typing, receipts) the chat makes from now on, to whom and what. */
+export async function recordPushes(stub: ChatStub): Promise<{ userIds: string[]; type: string }[]> {
+  const pushes: { userIds: string[]; type: string }[] = [];
+  await runInDurableObject(stub, (chat: ChatObject) => {
+    const outbound = internals(chat).outbound;
+    const real = outbound.pushTo.bind(outbound);
+    outbound.pushTo = (chatId, userIds, frames) => {
+      for (const f of frames) pushes.push({ userIds: [...userIds], type: f.type });
+      return real(chatId, userIds, frames);
+    };
+  });
+  return pushes;
+}

@@ -1,0 +1,1 @@
+ALTER TABLE `members` ADD `blocking` integer DEFAULT false NOT NULL;
