@@ -1,9 +1,10 @@
 /**
  * Authentication: every route but /health and the dev token route needs a valid HS256 JWT
  * with `sub` and `exp`; anything else is a 401 with a JSON error body, on HTTP and on the upgrade.
+ * (RS256 and ES256 tokens from an identity provider: `auth-jwks.test.ts`.)
  */
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { app } from "../worker/app";
 import { api, forgeToken, json, tokenFor, unique, upgrade } from "./helpers/client";
 
@@ -188,5 +189,28 @@ describe("authentication", () => {
       await expectNotConfigured(dev, "POST /v1/dev/token", secrets);
     }
     expect((await app.request("/health", {}, { ...env, JWT_SECRET: undefined })).status).toBe(200);
+  });
+
+  it("without JWT_SECRET but with a key set, an HS256 token is a 401, not a 500; empty variables are unset", async () => {
+    const id = unique("auth-jwks-only");
+    const token = await tokenFor(id);
+    const quiet = vi.spyOn(console, "error").mockImplementation(() => {});
+    try {
+      const jwksOnly = { ...env, JWT_SECRET: undefined, JWT_JWKS: JSON.stringify({ keys: [] }) };
+      const blank = { ...env, JWT_SECRET: "", JWT_JWKS: "", JWT_JWKS_URL: "" };
+      for (const [method, path] of [
+        ["GET", "/v1/chats"],
+        ["POST", "/v1/chats"],
+        ["GET", `/v1/chats/d~${id}~zz`],
+      ] as const) {
+        const headers = { Authorization: `Bearer ${token}` };
+        await expect401(await app.request(path, { method, headers }, jwksOnly), `${method} ${path}, key set only`);
+        await expectNotConfigured(await app.request(path, { method, headers }, blank), `${method} ${path}, blank`, [
+          token,
+        ]);
+      }
+    } finally {
+      quiet.mockRestore();
+    }
   });
 });
