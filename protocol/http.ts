@@ -93,5 +93,16 @@ export const pushSubscriptionBody = z.strictObject({
   keys: z.strictObject({ p256dh: z.string().min(1).max(200), auth: z.string().min(1).max(100) }),
 });
 
+export const lastSeenRule = z.enum(["everyone", "chats", "nobody"]);
+
+/** `GET /v1/me/settings`. */
+export interface PrivacySettings {
+  lastSeen: z.infer<typeof lastSeenRule>;
+  readReceipts: boolean;
+}
+
+/** `PATCH /v1/me/settings`: any of the settings. */
+export const settingsPatchBody = z.strictObject({ lastSeen: lastSeenRule.optional(), readReceipts: z.boolean().optional() });
+
 /** `PUT /v1/chats/:chatId/mute`: muted until `until` (ms since the epoch), or with no end (`null`). */
 export const muteBody = z.strictObject({ until: z.number().int().nonnegative().max(8.64e15).nullable() });

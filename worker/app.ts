@@ -7,6 +7,7 @@ import { attachmentRoutes } from "./routes/attachments";
 import { chatRoutes } from "./routes/chats";
 import { connectRoutes } from "./routes/connect";
 import { devRoutes } from "./routes/dev";
+import { meRoutes } from "./routes/me";
 import { pushRoutes } from "./routes/push";
 import { blockRoutes, userRoutes } from "./routes/users";
 
@@ -34,6 +35,7 @@ app.route("/v1", pushRoutes);
 app.route("/v1/connect", connectRoutes);
 app.route("/v1/users", userRoutes);
 app.route("/v1/blocks", blockRoutes);
+app.route("/v1/me", meRoutes);
 
 app.notFound((c) => errorResponse(c, "not_found", "no such route"));
 app.onError((err, c) => {

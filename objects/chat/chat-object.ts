@@ -49,7 +49,7 @@ import {
   readHistory,
   readMessage,
 } from "./log";
-import { blocks, loadChat, writeBlocking, writeDirectInfo } from "./membership";
+import { blocks, loadChat, writeBlocking, writeDirectInfo, writeReadReceipts } from "./membership";
 import { Notices } from "./notices";
 import { Outbound } from "./outbound";
 import { ParkedMembers } from "./parked-members";
@@ -194,6 +194,18 @@ export class ChatObject extends DurableObject<Env> {
     if (!access.ok) return access;
     if (blocks(access.value, sender)) return refuse("forbidden", "this user does not take your messages");
     return ok(await this.sends.store(access.value, sender, items));
+  }
+
+  /** A member's read receipts setting (direct chats only: groups are not affected). */
+  async setReadReceipts(chatId: string, userId: string, on: boolean): Promise<Outcome<null>> {
+    await this.prepare(chatId, userId);
+    const access = this.access(chatId, userId);
+    if (!access.ok) return access;
+    if (access.value.type !== "direct") return ok(null);
+    const member = access.value.members.get(userId) as MemberRow;
+    member.readReceipts = on;
+    this.transaction((tx) => writeReadReceipts(tx, member));
+    return ok(null);
   }
 
   /** In a direct chat, `blocker` blocks (or unblocks) the other member; its object keeps the list. */

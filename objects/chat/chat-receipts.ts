@@ -8,7 +8,7 @@ import type { MessageInfo, Watermarks } from "../contracts";
 import { type Outcome, ok, refuse } from "../outcome";
 import type { ChatCore, ChatState } from "./chat-core";
 import { lastSentBySender, readMessage } from "./log";
-import { blocks, writeWatermarks } from "./membership";
+import { blocks, readReceiptsOff, writeWatermarks } from "./membership";
 import { advance, lowestOfOthers, type MemberRow, ReceiptTracker, WatermarkWrites } from "./receipts";
 import * as schema from "./schema";
 
@@ -56,7 +56,7 @@ export class ChatReceipts {
     if (blocks(chat, userId)) return { delivered: 0, read: 0 };
     const at = (status: "delivered" | "read") =>
       Math.min(lowestOfOthers(chat.members.values(), status)(userId), chat.lastSeq);
-    return { delivered: at("delivered"), read: at("read") };
+    return { delivered: at("delivered"), read: readReceiptsOff(chat) ? 0 : at("read") };
   }
 
   /** Who holds and who has read `seq`: for its sender, and in groups for admins. */
@@ -75,7 +75,7 @@ export class ChatReceipts {
       // What a blocker holds and reads is not the blocked sender's to see.
       .filter((m) => !(chat.type === "direct" && "blocking" in m && m.blocking));
     const delivered = new Set(holders.filter((m) => m.deliveredSeq >= seq).map((m) => m.userId));
-    const read = new Set(holders.filter((m) => m.readSeq >= seq).map((m) => m.userId));
+    const read = new Set(readReceiptsOff(chat) ? [] : holders.filter((m) => m.readSeq >= seq).map((m) => m.userId));
     return ok({ seq, delivered: [...delivered].sort(), read: [...read].sort() });
   }
 
@@ -93,6 +93,7 @@ export class ChatReceipts {
     const byUser = new Map<string, ServerFrame[]>();
     for (const { userId, frame } of this.senders.due(chat)) {
       if (blocks(chat, userId)) continue;
+      if (frame.status === "read" && readReceiptsOff(chat)) continue;
       byUser.set(userId, [...(byUser.get(userId) ?? []), frame]);
     }
     await Promise.all([...byUser].map(([userId, frames]) => this.chat.pushTo([userId], frames)));

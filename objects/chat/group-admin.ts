@@ -48,6 +48,7 @@ export class GroupAdmin {
           deliveredSeq: 0,
           readSeq: 0,
           blocking: false,
+          readReceipts: true,
         },
       ]),
     );
@@ -74,7 +75,15 @@ export class GroupAdmin {
     if (chat.members.size >= max) return refuse("bad_request", `a group holds at most ${max} members`);
     const row = this.chat.commit((tx, append) => {
       const m = append(this.system({ event: "added", actor, userId }));
-      const member: MemberRow = { userId, role, joinedSeq: m.seq, deliveredSeq: 0, readSeq: 0, blocking: false };
+      const member: MemberRow = {
+        userId,
+        role,
+        joinedSeq: m.seq,
+        deliveredSeq: 0,
+        readSeq: 0,
+        blocking: false,
+        readReceipts: true,
+      };
       writeMember(tx, member);
       // The log alone tells every member's role: an admin from the start is also a promotion.
       if (role === "admin") append(this.system({ event: "promoted", actor, userId }));

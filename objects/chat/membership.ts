@@ -68,6 +68,18 @@ export function blocks(chat: ChatState, userId: string): boolean {
   return [...chat.members.values()].some((m) => m.userId !== userId && m.blocking);
 }
 
+/** In a direct chat: a member turned read receipts off, so no blue ticks either way. */
+export function readReceiptsOff(chat: ChatState): boolean {
+  return chat.type === "direct" && [...chat.members.values()].some((m) => !m.readReceipts);
+}
+
+export function writeReadReceipts(tx: ChatTx, member: MemberRow): void {
+  tx.update(schema.members)
+    .set({ readReceipts: member.readReceipts })
+    .where(eq(schema.members.userId, member.userId))
+    .run();
+}
+
 export function writeBlocking(tx: ChatTx, member: MemberRow): void {
   tx.update(schema.members).set({ blocking: member.blocking }).where(eq(schema.members.userId, member.userId)).run();
 }

@@ -21,6 +21,8 @@ export const members = sqliteTable("members", {
   readSeq: integer("read_seq").notNull().default(0),
   /** In a direct chat: this member blocked the other, whose sends are refused and who gets no typing or receipts from it. */
   blocking: integer("blocking", { mode: "boolean" }).notNull().default(false),
+  /** In a direct chat: this member's read receipts setting; off on either side, no blue ticks either way. */
+  readReceipts: integer("read_receipts", { mode: "boolean" }).notNull().default(true),
 });
 
 export const messages = sqliteTable(

@@ -8,8 +8,17 @@ import { DurableObject } from "cloudflare:workers";
 import { type DrizzleSqliteDODatabase, drizzle } from "drizzle-orm/durable-sqlite";
 import { migrate } from "drizzle-orm/durable-sqlite/migrator";
 import migrations from "../../migrations/user/migrations";
-import { directChatId, MAX_FRAME_BYTES, PING, PONG, parseClientFrame, type ServerFrame } from "../../protocol";
+import {
+  directChatId,
+  MAX_FRAME_BYTES,
+  PING,
+  PONG,
+  type PrivacySettings,
+  parseClientFrame,
+  type ServerFrame,
+} from "../../protocol";
 import type { ChatSummary, Delivery, DeliveryAnswer, PresenceFrame, Watermarks } from "../contracts";
+import { mapLimit } from "../map-limit";
 import { type Outcome, ok, refuse } from "../outcome";
 import { OwnCopies } from "../own-copies";
 import { loadVapidKey, type VapidKey } from "../push/vapid";
@@ -22,6 +31,7 @@ import { type FrameContext, handleFrame, sendError } from "./frames";
 import { Inbound } from "./inbound";
 import { Inbox } from "./inbox";
 import { Presence } from "./presence";
+import { Privacy } from "./privacy";
 import { Pushes } from "./pushes";
 import { FloodMeter, sendLimiter, type TokenBucket } from "./rate-limit";
 import { ReceiptQueue, type ReceiptWaiter } from "./receipt-queue";
@@ -68,6 +78,7 @@ export class UserObject extends DurableObject<Env> {
   /** Web Push subscriptions, mutes and pushes waiting to go. */
   private pushes!: Pushes;
   private blocks!: Blocks;
+  private privacy!: Privacy;
   private vapid: Promise<VapidKey | null> | null = null;
   /** When the alarm is set for (null: not set, as far as this instance knows). */
   private alarmAt: number | null = null;
@@ -88,6 +99,7 @@ export class UserObject extends DurableObject<Env> {
       this.inbox = new Inbox(this.db, this.settings.inboxFlushMs);
       this.presence = new Presence(ctx, this.db);
       this.blocks = new Blocks(this.db);
+      this.privacy = new Privacy(this.db);
       this.bucketStore = new BucketStore(this.db, this.sendLimit);
       this.bucketStore.load();
       this.pushes = new Pushes(
@@ -315,10 +327,13 @@ export class UserObject extends DurableObject<Env> {
   presenceFor(userId: string, asker: string, askerChats: string[], watch: boolean): Outcome<PresenceFrame> {
     // A blocked user is told the same as someone who shares no chat: the block is not shown.
     const blocked = this.blocks.has(asker);
-    if (asker !== userId && (blocked || !this.inbox.sharesAny(directChatId(userId, asker), askerChats))) {
+    const rule = this.privacy.get().lastSeen;
+    const shares = rule === "everyone" || this.inbox.sharesAny(directChatId(userId, asker), askerChats);
+    if (asker !== userId && (blocked || !shares)) {
       return refuse("forbidden", `you share no chat with ${userId}`);
     }
     if (watch && asker !== userId && this.presence.addWatcher(asker)) this.scheduleSilenceCheck();
+    if (asker !== userId && rule === "nobody") return ok({ type: "presence", userId, online: false, lastSeen: null });
     return ok(this.presence.current(userId));
   }
 
@@ -326,13 +341,36 @@ export class UserObject extends DurableObject<Env> {
   async presenceOf(userId: string, target: string, watch = false): Promise<Outcome<PresenceFrame>> {
     if (target === userId) return ok(this.presence.current(userId));
     const chats = this.inbox.all().map((r) => r.chatId);
-    return userStub(this.env, target).presenceFor(target, userId, chats, watch);
+    const answer = await userStub(this.env, target).presenceFor(target, userId, chats, watch);
+    // Who hides its last seen sees no one's.
+    if (answer.ok && this.privacy.get().lastSeen === "nobody") return ok({ ...answer.value, lastSeen: null });
+    return answer;
+  }
+
+  /** `GET /v1/me/settings`. */
+  privacySettings(): PrivacySettings {
+    return this.privacy.get();
+  }
+
+  /** `PATCH /v1/me/settings`; a change of read receipts is told to every direct chat of the user. */
+  async updatePrivacy(userId: string, patch: Partial<PrivacySettings>): Promise<PrivacySettings> {
+    const before = this.privacy.get();
+    const after = this.privacy.set(patch);
+    if (before.readReceipts !== after.readReceipts) {
+      const direct = this.inbox.all().filter((r) => r.type === "direct");
+      await mapLimit(direct, 16, async ({ chatId }) => {
+        await chatStub(this.env, chatId).setReadReceipts(chatId, userId, after.readReceipts);
+      });
+    }
+    if (before.lastSeen !== after.lastSeen) this.presenceMayHaveChanged(userId);
+    return after;
   }
 
   /** A watched user's presence changed; answers false when no device here watches it any more. */
   presenceChanged(frame: PresenceFrame): boolean {
     let watched = false;
-    const text = JSON.stringify(frame);
+    const hidden = this.privacy.get().lastSeen === "nobody";
+    const text = JSON.stringify(hidden ? { ...frame, lastSeen: null } : frame);
     for (const ws of this.ctx.getWebSockets()) {
       if (!stateOf(ws)?.watching.includes(frame.userId)) continue;
       watched = true;
@@ -403,7 +441,10 @@ export class UserObject extends DurableObject<Env> {
 
   /** Stores lastSeen, tells watchers if online/offline changed, and schedules the silence check. */
   private presenceMayHaveChanged(userId: string, closing: WebSocket[] = []): void {
-    const frame = this.presence.settle(userId, Date.now(), closing);
+    const settled = this.presence.settle(userId, Date.now(), closing);
+    // Who hides its presence shows watchers a user that is never online and never seen.
+    const frame: PresenceFrame | null =
+      settled && this.privacy.get().lastSeen === "nobody" ? { ...settled, online: false, lastSeen: null } : settled;
     const watchers = this.presence.watchers();
     // Only a watched user needs a timely check for silent sockets; anyone else's presence is
     // worked out when asked, so an unwatched object is left to hibernate undisturbed.
