@@ -25,7 +25,7 @@ export async function streamToBucket(
     received += value.byteLength;
   }
   if (!sniffMatches(contentType, joined(head).subarray(0, SNIFF_BYTES))) {
-    reader.releaseLock();
+    await reader.cancel().catch(() => {});
     return { ok: false, code: "bad_request", message: `the file's first bytes are not those of ${contentType}` };
   }
   let problem: UploadResult | null = null;

@@ -7,32 +7,41 @@
 import { Hono } from "hono";
 import { settingsOf } from "../../objects/settings";
 import { chatStub } from "../../objects/stubs";
-import { attachmentIdSchema, chatIdSchema, cleanFileName, mediaType } from "../../protocol";
-import { type AppEnv, errorResponse } from "../http";
+import { attachmentIdSchema, chatIdSchema, cleanFileName, type ErrorCode, mediaType } from "../../protocol";
+import { type AppContext, type AppEnv, errorResponse } from "../http";
 import { contentDisposition, parseRange } from "./attachment-headers";
 import { streamToBucket } from "./attachment-upload";
+
+/**
+ * Answers a refusal before the body was read: the body is cancelled first, or the client, still
+ * sending it, would not see the answer until it had sent every byte.
+ */
+async function refuseUpload(c: AppContext, code: ErrorCode, message: string): Promise<Response> {
+  await c.req.raw.body?.cancel().catch(() => {});
+  return errorResponse(c, code, message);
+}
 
 export const attachmentRoutes = new Hono<AppEnv>()
   .post("/:chatId/attachments", async (c) => {
     const chatId = chatIdSchema.safeParse(c.req.param("chatId"));
-    if (!chatId.success) return errorResponse(c, "not_found", "no such chat");
+    if (!chatId.success) return refuseUpload(c, "not_found", "no such chat");
     const settings = settingsOf(c.env);
     const declared = c.req.header("content-length");
     if (!declared || !/^\d{1,15}$/.test(declared))
-      return errorResponse(c, "bad_request", "Content-Length is required: the file's size in bytes");
+      return refuseUpload(c, "bad_request", "Content-Length is required: the file's size in bytes");
     const size = Number(declared);
     if (size > settings.maxAttachmentBytes)
-      return errorResponse(c, "too_large", `a file may have at most ${settings.maxAttachmentBytes} bytes`);
+      return refuseUpload(c, "too_large", `a file may have at most ${settings.maxAttachmentBytes} bytes`);
     const body = c.req.raw.body;
-    if (size === 0 || !body) return errorResponse(c, "bad_request", "the file is empty");
+    if (size === 0 || !body) return refuseUpload(c, "bad_request", "the file is empty");
     const contentType = mediaType(c.req.header("content-type"));
     if (!settings.attachmentTypes.has(contentType))
-      return errorResponse(c, "bad_request", `files of type '${contentType.slice(0, 100)}' are not accepted`);
+      return refuseUpload(c, "bad_request", `files of type '${contentType.slice(0, 100)}' are not accepted`);
     const name = cleanFileName(c.req.query("name") ?? "");
     const me = c.get("userId");
     const chat = chatStub(c.env, chatId.data);
     const reserved = await chat.reserveAttachment(chatId.data, me, { size, contentType, name });
-    if (!reserved.ok) return errorResponse(c, reserved.code, reserved.message);
+    if (!reserved.ok) return refuseUpload(c, reserved.code, reserved.message);
     const { id, key } = reserved.value;
     const stored = await streamToBucket(c.env.ATTACHMENTS, key, body, size, contentType);
     await chat.attachmentUploaded(chatId.data, me, id, stored.ok);
