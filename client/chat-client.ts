@@ -18,6 +18,7 @@ import { checkFile, type FileBody, type FileLimits } from "./file-checks";
 import { type ByteRange, ChatApi, ChatApiError, type HistoryQuery, trimSlash } from "./http";
 import { newClientMsgId } from "./ids";
 import { Outbox, type OutboxEntry, type SendResult } from "./outbox";
+import { disablePush, enablePush } from "./push";
 import { Sequencer } from "./sequencer";
 import { type ChatStorage, memoryStorage } from "./storage";
 import { Ticks } from "./ticks";
@@ -242,6 +243,22 @@ export class ChatClient extends Emitter<ChatEvents> {
     this.attachmentUrls.revokeAll();
   }
 
+  /**
+   * Web Push for this device (browsers): subscribes the service worker's `registration` with the
+   * server's key (`userVisibleOnly`) and gives the subscription to the server, replacing this
+   * device's earlier one. Ask `Notification.requestPermission()` first. Rejects with a
+   * `ProtocolError` when the server refuses (`not_found`: push is off there; `bad_request`), and
+   * with the browser's error when it cannot subscribe.
+   */
+  enablePush(registration: ServiceWorkerRegistration): Promise<PushSubscription> {
+    return enablePush(this.api, this.deviceId, registration);
+  }
+
+  /** Ends this device's pushes: unsubscribes in the browser, then removes it on the server. */
+  disablePush(registration: ServiceWorkerRegistration): Promise<void> {
+    return disablePush(this.api, this.deviceId, registration);
+  }
+
   /** Marks the chat read up to seq (the peer's blue ticks); sent now or after the next connect. */
   markRead(chatId: string, seq: number): void {
     if (seq <= Math.max(this.readWanted.get(chatId) ?? 0, this.readSent.get(chatId) ?? 0)) return;
@@ -270,7 +287,7 @@ export class ChatClient extends Emitter<ChatEvents> {
     return this.outbox.entries();
   }
 
-  // Thin HTTP helpers; `api` has the rest (members, roles, receipts, presence).
+  // Thin HTTP helpers; `api` has the rest (members, roles, receipts, presence, push subscriptions, mutes).
   readonly createDirectChat = (userId: string) => this.api.createDirectChat(userId);
   readonly createGroup = (title: string, members: string[]) => this.api.createGroup(title, members);
   readonly listChats = () => this.api.listChats();

@@ -14,7 +14,9 @@ import type {
   HistoryPage,
   HistoryQuery,
   MessageReceipts,
+  muteBody,
   Presence,
+  pushSubscriptionBody,
   Role,
   setRoleBody,
 } from "../protocol/http";
@@ -23,6 +25,8 @@ import { postFile, type UploadProgress } from "./upload";
 export type { ChatDetails, ChatSummary, HistoryPage, HistoryQuery, Presence } from "../protocol/http";
 /** Message info: who holds and who has read one message. */
 export type Receipts = MessageReceipts;
+/** A push subscription as a browser's `PushSubscription.toJSON()` gives it (`expirationTime` is ignored). */
+export type PushSubscriptionJson = z.input<typeof pushSubscriptionBody>;
 
 export interface UploadOptions {
   /** The file's name as the chat shows it (the server cleans it). */
@@ -112,6 +116,31 @@ export class ChatApi {
     return this.request("GET", `/v1/users/${encodeURIComponent(userId)}/presence`);
   }
 
+  /** The server's VAPID public key (base64url) for `PushManager.subscribe`; `not_found` where push is off. */
+  async pushKey(): Promise<string> {
+    return (await this.request<{ publicKey: string }>("GET", "/v1/push/key")).publicKey;
+  }
+
+  /** Subscribes one of the caller's devices to Web Push, replacing its earlier subscription. */
+  async setPushSubscription(deviceId: string, subscription: PushSubscriptionJson): Promise<void> {
+    await this.request("PUT", this.devicePushPath(deviceId), subscription);
+  }
+
+  /** The device gets no more pushes (no error if it had no subscription). */
+  async removePushSubscription(deviceId: string): Promise<void> {
+    await this.request("DELETE", this.devicePushPath(deviceId));
+  }
+
+  /** No pushes from the chat until `until` (ms since the epoch), or until `unmute` when null. */
+  async mute(chatId: string, until: number | null): Promise<void> {
+    const body: z.input<typeof muteBody> = { until };
+    await this.request("PUT", `/v1/chats/${encodeURIComponent(chatId)}/mute`, body);
+  }
+
+  async unmute(chatId: string): Promise<void> {
+    await this.request("DELETE", `/v1/chats/${encodeURIComponent(chatId)}/mute`);
+  }
+
   /**
    * Uploads a file to the chat, not sent yet: send it with a `kind: "attachment"` message
    * (`ChatClient.sendFile` does both). Answers what the server stored.
@@ -147,6 +176,10 @@ export class ChatApi {
       return blob.slice(range.offset, end, blob.type);
     }
     return blob;
+  }
+
+  private devicePushPath(deviceId: string): string {
+    return `/v1/devices/${encodeURIComponent(deviceId)}/push`;
   }
 
   private attachmentsUrl(chatId: string): string {

@@ -6,6 +6,7 @@
  *   client.connect();
  *   await client.send(chatId, "hello");
  *   await client.sendFile(chatId, file, { name: file.name, caption: "the beach" });
+ *   await client.enablePush(await navigator.serviceWorker.register("/sw.js"));
  */
 export { DEFAULT_ATTACHMENT_TYPES, DEFAULT_MAX_ATTACHMENT_BYTES } from "../protocol/attachments";
 export type { MessageKind, SendableKind } from "../protocol/entries";
@@ -26,6 +27,7 @@ export {
   devToken,
   type HistoryPage,
   type Presence,
+  type PushSubscriptionJson,
   type Receipts,
   type UploadOptions,
 } from "./http";

@@ -1,7 +1,7 @@
 /**
  * The demo chat page: sign in with a name, then chat through the SDK. Wires the SDK's events to
- * the chat list and the open conversation, and the forms, files and message actions (reply,
- * edit, delete, react) to the SDK's calls.
+ * the chat list and the open conversation, the forms, files and message actions (reply, edit,
+ * delete, react) to the SDK's calls, and notifications (Web Push, mutes, clicks) to the chats.
  */
 import { ChatApiError, ChatClient, chatTypeOf, type Message, newClientMsgId, webStorage } from "../../client";
 import { canEdit } from "./allowed";
@@ -16,6 +16,9 @@ import { refusal, typeOf } from "./files";
 import { peerOf } from "./format";
 import { setUpLightbox } from "./lightbox";
 import { quoteParts } from "./message-node";
+import { MuteToggle } from "./mute-toggle";
+import { onOpenChatMessage, takeChatFromAddress } from "./open-requests";
+import { PushToggle } from "./push-toggle";
 import { deviceIdFor, savedUser, saveUser, tokenSource } from "./session";
 import { addMessage, type ChatItem, newChat, newestSeq, type PendingSend } from "./state";
 
@@ -98,12 +101,24 @@ function start(me: string): void {
     files,
   );
   const composer = new Composer((mode, body) => submit(mode, body));
+  const push = new PushToggle(client, (text) => {
+    sideError.textContent = text;
+  });
+  const mute = new MuteToggle(me, client.api, (text) => conv.showError(text));
   const renderList = () => list.render(chats.values(), conv.current?.chatId ?? null);
 
   function chatFor(chatId: string): ChatItem {
     let chat = chats.get(chatId);
     if (!chat) {
-      chat = newChat({ chatId, type: chatTypeOf(chatId), title: null, lastSeq: 0, readSeq: 0, unread: 0, receipts: { delivered: 0, read: 0 } });
+      chat = newChat({
+        chatId,
+        type: chatTypeOf(chatId),
+        title: null,
+        lastSeq: 0,
+        readSeq: 0,
+        unread: 0,
+        receipts: { delivered: 0, read: 0 },
+      });
       chats.set(chatId, chat);
       void refreshChats();
     }
@@ -156,9 +171,17 @@ function start(me: string): void {
     const chat = chatFor(chatId);
     if (conv.current !== chat) composer.cancel();
     renderList();
+    mute.show(chatId);
     await conv.show(chat);
     renderList();
     byId("composer-input").focus();
+  }
+
+  /** A notification was clicked: open its chat, if it is one of this user's. */
+  async function openRequested(chatId: string): Promise<void> {
+    if (!chats.has(chatId)) await refreshChats();
+    // Pushes reach the browser, not a name: a chat of another name signed in here is not ours to open.
+    if (chats.has(chatId)) await openChat(chatId);
   }
 
   client.on("message", (m) => {
@@ -382,8 +405,10 @@ function start(me: string): void {
   });
   setUpFilePicker(() => conv.current !== null, sendFiles);
   setUpLightbox();
-  byId("signout").addEventListener("click", () => {
+  onOpenChatMessage((chatId) => void openRequested(chatId));
+  byId("signout").addEventListener("click", async () => {
     files.revokeAll();
+    await push.signOut();
     client.close();
     saveUser(null);
     location.reload();
@@ -408,7 +433,12 @@ function start(me: string): void {
       pending.file = { name: attachment.name, size: attachment.size, contentType: attachment.contentType };
     chatFor(p.chatId).pending.set(clientMsgId, pending);
   }
-  void refreshChats().then(() => client.connect());
+  const requested = takeChatFromAddress();
+  void refreshChats().then(() => {
+    client.connect();
+    if (requested) void openRequested(requested);
+  });
+  push.start().catch((err: unknown) => console.warn(`edge-chat: notifications: ${err}`));
 }
 
 const user = savedUser();
