@@ -166,7 +166,11 @@ describe.concurrent("web push to a local push service", () => {
       await new Promise((r) => setTimeout(r, start + i * 150 - Date.now()));
     }
     expect(Date.now() - start).toBeGreaterThan(NOTICE_DELAY_MS);
-    await until(() => laptop.frames.some((f) => f.type === "message" && f.seq === last.seq), "Carol's laptop has all");
+    await until(
+      () => laptop.frames.some((f) => f.type === "message" && f.seq === last.seq),
+      "Carol's laptop has all",
+      30_000,
+    );
     for (const [who, phone] of [
       ["Bob", bobPhone],
       ["Carol", carolPhone],
@@ -239,8 +243,10 @@ describe.concurrent("web push to a local push service", () => {
     const heardAt = Date.now();
     const pushed = await davePhone.nth(1);
     expect(pushed.payload).toMatchObject({ seq: toDave.seq, body: "for dave" });
-    expect(heardAt - sentAt).toBeLessThan(1_000);
-    expect(pushed.at - sentAt).toBeLessThan(COLLAPSE_MS + 1_500);
+    // What proves it: both came while the hanging push still held its connection (it gives up
+    // after 10 s). The bounds before it leave room for a loaded machine.
+    expect(heardAt - sentAt).toBeLessThan(5_000);
+    expect(pushed.at - sentAt).toBeLessThan(COLLAPSE_MS + 5_000);
     expect(Math.max(heardAt, pushed.at)).toBeLessThan(hang.at + 10_000);
     expect(stuck.pushes).toHaveLength(1);
     // The server tries again after its timeout: let that one through.
