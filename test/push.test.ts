@@ -169,6 +169,35 @@ describe("web push", () => {
     a.close();
   });
 
+  it("a blocked sender's messages in a group push nothing; others' still do", async () => {
+    const [alice, bob, carol] = await users("alice", "bob", "carol");
+    const sub = await newSubscriber();
+    expect((await subscribe(bob, "phone", sub)).status).toBe(204);
+    expect((await api(bob.token, "PUT", `/v1/users/${carol.id}/block`)).status).toBe(204);
+    const res = await api(alice.token, "POST", "/v1/chats", {
+      type: "group",
+      title: "three",
+      members: [bob.id, carol.id],
+    });
+    const { chatId } = await json<{ chatId: string }>(res);
+    const c = (await connect(carol.token, "phone")).socket;
+    await send(c, chatId, "from the blocked one");
+    await fanoutSettled(chatId);
+    await runDurableObjectAlarm(chatObject(chatId));
+    expect((await pending(bob.id)).filter((r) => r.payload)).toEqual([]);
+    const a = (await connect(alice.token, "phone")).socket;
+    await send(a, chatId, "from alice");
+    await fanoutSettled(chatId);
+    await runDurableObjectAlarm(chatObject(chatId));
+    await sendDuePushes(bob.id);
+    expect(captured).toHaveLength(1);
+    expect(JSON.parse((await decryptPush(sub, (captured[0] as Captured).body)).text)).toMatchObject({
+      body: "from alice",
+      title: "three",
+    });
+    for (const s of [a, c]) s.close();
+  });
+
   it("429 waits for Retry-After, 410 forgets the subscription; a waiting push survives a restart", async () => {
     const [alice, bob] = await users("alice", "bob");
     const sub = await newSubscriber();

@@ -40,6 +40,8 @@ export interface PushesHost {
   wakeAt(time: number): void;
   /** The server's VAPID key, or null when push is not configured. */
   vapidKey(): Promise<VapidKey | null>;
+  /** Whether the user blocked `userId`: its messages push nothing. */
+  blocked(userId: string): boolean;
 }
 
 /** The decrypted payload of a push (protocol v1.1). */
@@ -130,7 +132,9 @@ export class Pushes {
     messages: readonly Message[],
   ): void {
     if (this.subscribed().size === 0) return;
-    const newest = [...messages].reverse().find((m) => READABLE_KINDS.has(m.kind) && m.sender !== userId && !m.deleted);
+    const newest = [...messages]
+      .reverse()
+      .find((m) => READABLE_KINDS.has(m.kind) && m.sender !== userId && !m.deleted && !this.host.blocked(m.sender));
     if (!newest) return;
     const connected = this.host.connectedDevices();
     const devices = [...this.subscribed()].filter((d) => !connected.has(d)).map((deviceId) => ({ deviceId }));

@@ -107,6 +107,7 @@ export class UserObject extends DurableObject<Env> {
           db: this.db,
           connectedDevices: () => new Set(ctx.getWebSockets().map((ws) => stateOf(ws)?.deviceId ?? "")),
           wakeAt: (time) => this.wakeAt(time),
+          blocked: (userId) => this.blocks.has(userId),
           vapidKey: () => {
             this.vapid ??= loadVapidKey(env.VAPID_PRIVATE_KEY, env.VAPID_SUBJECT);
             return this.vapid;
