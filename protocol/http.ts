@@ -102,7 +102,10 @@ export interface PrivacySettings {
 }
 
 /** `PATCH /v1/me/settings`: any of the settings. */
-export const settingsPatchBody = z.strictObject({ lastSeen: lastSeenRule.optional(), readReceipts: z.boolean().optional() });
+export const settingsPatchBody = z.strictObject({
+  lastSeen: lastSeenRule.optional(),
+  readReceipts: z.boolean().optional(),
+});
 
 /** `PUT /v1/chats/:chatId/mute`: muted until `until` (ms since the epoch), or with no end (`null`). */
 export const muteBody = z.strictObject({ until: z.number().int().nonnegative().max(8.64e15).nullable() });
