@@ -53,6 +53,14 @@ export interface Params {
    * another (a burst of 50 to 1,024 members took 15.6 s here), so 20 pairs of 10 keep it to minutes.
    */
   reactions: { members: number; burst: number; window: number; repeats: number; countedBursts: number };
+  /** Figure 7: files of `sizes` bytes (the largest's upload also samples memory), each timed `repeats` times. */
+  attachments: { sizes: number[]; repeats: number };
+  /**
+   * Figure 8: `samples` sends, each to a new offline recipient with one subscribed device, timed
+   * to the push's arrival; then one send into a group whose `members` others are all offline and
+   * subscribed, timed to the last of their pushes.
+   */
+  push: { samples: number; members: number };
   /** Figure 4c: `online` members of a group of `members` (null: not run); adding members stops after `budgetMs`. */
   bigGroup: { members: number; online: number; budgetMs: number } | null;
 }
@@ -76,6 +84,8 @@ export const PARAMS: Record<Mode, Params> = {
     isolateCosts: false,
     cost: { members: 8, online: 2, singles: 2, gapMs: 200, burst: 5, settleMs: 1_000, coverMs: 0 },
     reactions: { members: 4, burst: 3, window: 3, repeats: 2, countedBursts: 1 },
+    attachments: { sizes: [64 * 1024], repeats: 1 },
+    push: { samples: 2, members: 3 },
     bigGroup: null,
   },
   quick: {
@@ -96,6 +106,8 @@ export const PARAMS: Record<Mode, Params> = {
     isolateCosts: false,
     cost: { members: 1024, online: 16, singles: 5, gapMs: 2_000, burst: 50, settleMs: 31_000, coverMs: 11_000 },
     reactions: { members: 100, burst: 10, window: 10, repeats: 20, countedBursts: 5 },
+    attachments: { sizes: [10 * 2 ** 20, 100 * 2 ** 20], repeats: 1 },
+    push: { samples: 20, members: 100 },
     bigGroup: null,
   },
   full: {
@@ -116,6 +128,8 @@ export const PARAMS: Record<Mode, Params> = {
     isolateCosts: true,
     cost: { members: 1024, online: 16, singles: 20, gapMs: 2_000, burst: 50, settleMs: 31_000, coverMs: 11_000 },
     reactions: { members: 1024, burst: 10, window: 10, repeats: 20, countedBursts: 5 },
+    attachments: { sizes: [10 * 2 ** 20, 100 * 2 ** 20], repeats: 3 },
+    push: { samples: 20, members: 1000 },
     bigGroup: { members: 10_000, online: 100, budgetMs: 180_000 },
   },
 };

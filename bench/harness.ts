@@ -1,12 +1,14 @@
 /**
  * The benchmark run: builds, starts the servers and the client agents, measures the baselines
- * and figures 1-6 in one run, and answers the rows. A figure that fails or needs what the
+ * and figures 1-8 in one run, and answers the rows. A figure that fails or needs what the
  * server lacks (groups) becomes a row with no value and the reason, never a crash of the run.
  */
 import { cpus, loadavg, totalmem } from "node:os";
 import { buildWorker, bundleNodeScripts, removeRunDir } from "./bundle";
 import { type Bench, createGroup, type FigureResult, type Mode, PARAMS } from "./context";
+import { attachmentFigures } from "./figures/attachments";
 import { memoryFigures } from "./figures/memory";
+import { pushFigures } from "./figures/push";
 import { compareSetups, type SetupCost } from "./figures/setups";
 import { Agent } from "./fleet";
 import { devVars } from "./local-env";
@@ -80,6 +82,8 @@ export async function runBench(options: RunOptions): Promise<RunOutput> {
     if (!options.setupsOnly) {
       await measureAll(bench, nodeEcho, build);
       await memoryFigures(bench, build, scripts);
+      await attachmentFigures(bench, build, scripts);
+      await pushFigures(bench);
     }
     if ((params.compareServers && !options.only) || options.setupsOnly)
       setups.push(...(await compareSetups(bench, build, scripts)));

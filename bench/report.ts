@@ -95,6 +95,8 @@ export function targetOf(r: FigureResult): Target | null {
       return atMost(2);
     case "4":
       return atMost(10);
+    case "7":
+      return r.unit === "MB/s" ? atLeast(0.5) : null;
     case "6":
       return { text: "< 10 KB", met: (r) => (r.value === null ? null : r.value < 10) };
     default:

@@ -78,6 +78,8 @@ const config :Workerd.Config = (
   services = [
     (name = "main", worker = .mainWorker),
     (name = "do-storage", disk = (path = ${q(state)}, writable = true)),
+    # Figure 8's pushes go to a push service on 127.0.0.1, which workerd's default outbound refuses.
+    (name = "internet", network = (allow = ["public", "private", "local"])),
   ],
   sockets = [(name = "http", address = ${q(`127.0.0.1:${port}`)}, http = (), service = "main")],
   v8Flags = ${JSON.stringify(v8Flags())},

@@ -40,6 +40,8 @@ const options = {
     ECHO_KV: { className: "EchoKvObject" },
     FLOOR: { className: "FloorObject", useSQLite: true },
   },
+  // Figure 7 runs here: plain workerd has no R2 of its own, Miniflare stores buckets on disk under `persist`.
+  r2Buckets: ["ATTACHMENTS"],
   resourcePersistencePath: persist,
 };
 const mf = new Miniflare(convertV4MiniflareOptions ? convertV4MiniflareOptions(options) : options);

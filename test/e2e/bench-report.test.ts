@@ -107,4 +107,36 @@ describe("bench report", () => {
     expect(verdict(perEntry("calls/entry", 301, 300))).toBe("missed");
     expect(verdict(perEntry("commits/entry", 103, 102))).toBe("missed");
   });
+
+  it("judges figure 7's MB/s by ratio ≥ 0.5 to the bare R2 put or get, and leaves its memory and figure 8 to report", () => {
+    const rate = (value: number, base: number, unit = "MB/s"): FigureResult => ({
+      name: "7. attachments: upload of 100 MiB",
+      value,
+      unit,
+      baseline: { name: "bare Worker: R2 put of the same bytes", value: base, unit },
+      ratio: value / base,
+      conditions: {},
+    });
+    expect(targetOf(rate(1, 1))?.text).toBe("ratio ≥ 0.5");
+    expect(verdict(rate(50, 100))).toBe("met");
+    expect(verdict(rate(49, 100))).toBe("missed");
+    const memory = { ...rate(150, 120, "MiB"), name: "7. attachments: workerd RSS peak during the 100 MiB upload" };
+    expect(targetOf(memory)).toBeNull();
+    const push = percentileRow(
+      "8. push: send → push received, offline recipient, p50",
+      "ms",
+      50,
+      { value: 1_600, samples: 20, max: 2_000 },
+      {
+        name: "bare Worker: one fetch to the same push service, round trip, p50",
+        got: { value: 2, samples: 20, max: 5 },
+      },
+      {},
+    );
+    expect(push.ratio).toBe(800);
+    expect(targetOf(push)).toBeNull();
+    expect(
+      targetOf({ ...rate(300, 500, "pushes/s"), name: "8. push: pushes/s to 1,000 offline subscribed members" }),
+    ).toBeNull();
+  });
 });

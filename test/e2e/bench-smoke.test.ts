@@ -1,7 +1,8 @@
 /**
  * The benchmark's smoke run (tiny sizes, its own workerd server): every figure and baseline
  * produces a well-formed row, the bench build's counters count calls and commits (figure 4b),
- * and the report files are written. No timing is asserted: speed
+ * attachments are streamed up and down and the Web Push figure receives its pushes (figures 7
+ * and 8), and the report files are written. No timing is asserted: speed
  * is only measured by `npm run bench`.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -32,7 +33,7 @@ it("the benchmark runs every figure at tiny sizes and reports well-formed result
   for (const r of out.results) wellFormed(r);
   const failed = out.results.filter((r) => typeof r.conditions.error === "string");
   expect(failed.map((r) => `${r.name}: ${r.conditions.error}`)).toEqual([]);
-  for (const figure of ["1.", "2.", "3.", "4.", "5.", "6."]) {
+  for (const figure of ["1.", "2.", "3.", "4.", "5.", "6.", "7.", "8."]) {
     const rows = out.results.filter((r) => r.name.startsWith(figure));
     expect(rows.length, `figure ${figure}`).toBeGreaterThan(0);
     expect(
@@ -62,6 +63,24 @@ it("the benchmark runs every figure at tiny sizes and reports well-formed result
     expect(r.value, r.name).toBeGreaterThan(0);
     expect(r.baseline?.value, r.name).toBeGreaterThan(0);
   }
+
+  // Figure 7: upload and download against the bare R2 put and get, and the memory peak against the RSS before.
+  const files = out.results.filter((r) => r.name.startsWith("7."));
+  expect(files.map((r) => r.unit).sort()).toEqual(["MB/s", "MB/s", "MiB"]);
+  for (const r of files) {
+    expect(r.value, r.name).toBeGreaterThan(0);
+    expect(r.baseline?.value, r.name).toBeGreaterThan(0);
+  }
+
+  // Figure 8: send → push against a bare fetch (too few samples for a ratio), and pushes/s to a group.
+  const pushes = out.results.filter((r) => r.name.startsWith("8."));
+  expect(pushes.map((r) => r.unit).sort()).toEqual(["ms", "ms", "pushes/s"]);
+  for (const r of pushes) {
+    expect(r.value, r.name).toBeGreaterThan(0);
+    expect(r.baseline?.value, r.name).toBeGreaterThan(0);
+  }
+  const rate = pushes.find((r) => r.unit === "pushes/s");
+  expect(rate?.conditions.subscribed).toBe(3);
 
   const dir = mkdtempSync(join(tmpdir(), "bench-smoke-"));
   try {
