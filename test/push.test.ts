@@ -169,6 +169,24 @@ describe("web push", () => {
     a.close();
   });
 
+  it("a member parked before it subscribed gets pushes once it does", async () => {
+    const [alice, bob] = await users("alice", "bob");
+    const res = await api(alice.token, "POST", "/v1/chats", { type: "group", title: "late", members: [bob.id] });
+    const { chatId } = await json<{ chatId: string }>(res);
+    const a = (await connect(alice.token, "phone")).socket;
+    await send(a, chatId, "before bob took pushes");
+    await fanoutSettled(chatId);
+    const sub = await newSubscriber();
+    expect((await subscribe(bob, "phone", sub)).status).toBe(204);
+    await send(a, chatId, "after");
+    await fanoutSettled(chatId);
+    await runDurableObjectAlarm(chatObject(chatId));
+    await sendDuePushes(bob.id);
+    expect(captured).toHaveLength(1);
+    expect(JSON.parse((await decryptPush(sub, (captured[0] as Captured).body)).text)).toMatchObject({ body: "after" });
+    a.close();
+  });
+
   it("a blocked sender's messages in a group push nothing; others' still do", async () => {
     const [alice, bob, carol] = await users("alice", "bob", "carol");
     const sub = await newSubscriber();

@@ -234,8 +234,17 @@ export class UserObject extends DurableObject<Env> {
   }
 
   /** Subscribes a device of the user to Web Push (`PUT /v1/devices/:deviceId/push`). */
-  setPushSubscription(deviceId: string, subscription: StoredSubscription): Promise<Outcome<null>> {
-    return this.pushes.subscribe(deviceId, subscription);
+  async setPushSubscription(
+    userId: string,
+    deviceId: string,
+    subscription: StoredSubscription,
+  ): Promise<Outcome<null>> {
+    const first = !this.pushes.any();
+    const result = await this.pushes.subscribe(deviceId, subscription);
+    // Chats that parked this user before it took pushes do not know it does now: resumed, the
+    // next message finds it offline and parks it again, this time with notices.
+    if (result.ok && first) await this.inbound.resume(userId, this.inbox.parkedChats());
+    return result;
   }
 
   /** `DELETE /v1/devices/:deviceId/push`. */

@@ -21,7 +21,7 @@ export const pushRoutes = new Hono<AppEnv>()
     if (!body.ok) return body.response;
     const { endpoint, keys } = body.data;
     const me = c.get("userId");
-    const result = await userStub(c.env, me).setPushSubscription(deviceId.data, { endpoint, ...keys });
+    const result = await userStub(c.env, me).setPushSubscription(me, deviceId.data, { endpoint, ...keys });
     if (!result.ok) return errorResponse(c, result.code, result.message);
     return c.body(null, 204);
   })
