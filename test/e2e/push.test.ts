@@ -267,6 +267,21 @@ describe.concurrent("web push to a local push service", () => {
     expect(phone.payloads()).toEqual([{ chatId, seq: heard.seq, sender: alice.id, kind: "text", body: "heard" }]);
   });
 
+  it("no push for a blocked sender's group messages; the next from someone else is pushed", async ({ expect }) => {
+    const [alice, bob, carol] = [await user("alice"), await user("bob"), await user("carol")];
+    const phone = await subscribe(bob, "phone");
+    await ok(api(bob, "PUT", `/v1/users/${carol.id}/block`), 204);
+    const chatId = await group(alice, "Block", [bob, carol]);
+    await sendHttp(carol, chatId, "from carol, blocked");
+    // The chat's notice window passes; then alice writes: hers is the one push.
+    await quiet(NOTICE_DELAY_MS + COLLAPSE_MS);
+    const heard = await sendHttp(alice, chatId, "from alice");
+    await phone.until((p) => p.some((x) => x.payload.seq === heard.seq), "alice's push", 15_000);
+    expect(phone.payloads()).toEqual([
+      { chatId, seq: heard.seq, sender: alice.id, kind: "text", title: "Block", body: "from alice" },
+    ]);
+  });
+
   it("no push for one's own message sent over HTTP while no device is connected", async ({ expect }) => {
     const [alice, bob] = [await user("alice"), await user("bob")];
     const phone = await subscribe(bob, "phone");
