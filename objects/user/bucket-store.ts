@@ -1,7 +1,9 @@
 /**
  * Keeps the send bucket across restarts of the user object: read when the object starts, and
- * written at most once per `WRITE_EVERY_MS` while sends draw from it (one small write, never
- * one per send). A restart inside that second costs at most that second's sends.
+ * written at most once per `WRITE_EVERY_MS` while a burst has drawn it down (one small write,
+ * never one per send). A bucket that is about full is not written: restarting full loses
+ * nothing, and a stored lower level refills from its stored time. A restart inside that second
+ * costs at most that second's sends.
  */
 import { inArray, sql } from "drizzle-orm";
 import type { DrizzleSqliteDODatabase } from "drizzle-orm/durable-sqlite";
@@ -9,6 +11,8 @@ import type { TokenBucket } from "./rate-limit";
 import * as schema from "./schema";
 
 const WRITE_EVERY_MS = 1_000;
+/** Within this many tokens of full, the bucket is not worth a write (single sends stay free). */
+const FULL_ENOUGH = 2;
 // Tokens are fractional; `user_meta` holds integers: thousandths.
 const TOKENS = "bucket_tokens_milli";
 const LAST = "bucket_last_ms";
@@ -33,8 +37,9 @@ export class BucketStore {
     if (tokens !== undefined && last !== undefined) this.bucket.restore({ tokens: tokens / 1000, last });
   }
 
-  /** The bucket changed: it is written within a second. */
+  /** The bucket changed: written within a second if a burst drew it down. */
   changed(): void {
+    if (this.bucket.state().tokens > this.bucket.size - FULL_ENOUGH) return;
     this.timer ??= setTimeout(() => this.write(), WRITE_EVERY_MS);
   }
 

@@ -19,6 +19,11 @@ export class TokenBucket {
     this.last = now();
   }
 
+  /** How many tokens a full bucket holds. */
+  get size(): number {
+    return this.burst;
+  }
+
   /** The bucket as it stands, to store it. */
   state(): { tokens: number; last: number } {
     return { tokens: this.tokens, last: this.last };
