@@ -4,7 +4,7 @@
  * PDF starting with the type's signature. A refusal here costs no request; a server with other
  * limits still answers with its own refusal.
  */
-import { cleanFileName, mediaType, SNIFF_BYTES, sniffMatches } from "../protocol/attachments";
+import { cleanFileName, mediaType, SNIFF_BYTES, sniffMatches, typeFromName } from "../protocol/attachments";
 import { ProtocolError } from "../protocol/errors";
 
 /** What may be sent: a `Blob` (a browser's `File` is one) or the bytes themselves. */
@@ -22,28 +22,11 @@ export interface CheckedFile {
   contentType: string;
 }
 
-/** Types by file extension, for bytes or a `File` without a type (browsers leave some empty). */
-const BY_EXTENSION: Record<string, string> = {
-  jpg: "image/jpeg",
-  jpeg: "image/jpeg",
-  png: "image/png",
-  gif: "image/gif",
-  webp: "image/webp",
-  pdf: "application/pdf",
-  txt: "text/plain",
-  mp3: "audio/mpeg",
-  ogg: "audio/ogg",
-  oga: "audio/ogg",
-  opus: "audio/ogg",
-  mp4: "video/mp4",
-};
-
 /** The media type of a file: the one given, else the Blob's own, else one from the name's extension. */
 export function typeOfFile(file: FileBody, name: string, given?: string): string {
   const declared = mediaType(given) || (file instanceof Blob ? mediaType(file.type) : "");
   if (declared) return declared;
-  const ext = name.includes(".") ? (name.split(".").pop()?.toLowerCase() ?? "") : "";
-  return BY_EXTENSION[ext] ?? "application/octet-stream";
+  return typeFromName(name);
 }
 
 /** Checks `file` against `limits`; rejects with `too_large` or `bad_request` as the server would. */

@@ -26,6 +26,28 @@ export const UPLOAD_TTL_MS = 24 * 60 * 60 * 1000;
 /** The longest file name kept, in bytes of UTF-8. */
 export const MAX_FILE_NAME_BYTES = 255;
 
+/** Types by file extension, for a file whose type is not given (browsers leave some empty). */
+const BY_EXTENSION: Record<string, string> = {
+  jpg: "image/jpeg",
+  jpeg: "image/jpeg",
+  png: "image/png",
+  gif: "image/gif",
+  webp: "image/webp",
+  pdf: "application/pdf",
+  txt: "text/plain",
+  mp3: "audio/mpeg",
+  ogg: "audio/ogg",
+  oga: "audio/ogg",
+  opus: "audio/ogg",
+  mp4: "video/mp4",
+};
+
+/** The media type a file name's extension suggests; `application/octet-stream` when none does. */
+export function typeFromName(name: string): string {
+  const ext = name.includes(".") ? (name.split(".").pop()?.toLowerCase() ?? "") : "";
+  return BY_EXTENSION[ext] ?? "application/octet-stream";
+}
+
 /** How many first bytes `sniffMatches` needs to decide. */
 export const SNIFF_BYTES = 12;
 

@@ -3,31 +3,21 @@
  * in words, and sizes in human units. The server decides (a deployment may set other limits);
  * checking here spares an upload that could never be accepted and says why in plain words.
  */
-import { DEFAULT_ATTACHMENT_TYPES, DEFAULT_MAX_ATTACHMENT_BYTES, mediaType } from "../../protocol/attachments";
+import {
+  DEFAULT_ATTACHMENT_TYPES,
+  DEFAULT_MAX_ATTACHMENT_BYTES,
+  mediaType,
+  typeFromName,
+} from "../../protocol/attachments";
 
 /** The accepted types, for the file input's `accept`. */
 export const ACCEPTED_TYPES: readonly string[] = DEFAULT_ATTACHMENT_TYPES;
-
-/** Types by file extension, for files the browser gives no type (it leaves `File.type` empty for some). */
-const BY_EXTENSION: Record<string, string> = {
-  jpg: "image/jpeg",
-  jpeg: "image/jpeg",
-  png: "image/png",
-  gif: "image/gif",
-  webp: "image/webp",
-  pdf: "application/pdf",
-  txt: "text/plain",
-  mp3: "audio/mpeg",
-  ogg: "audio/ogg",
-  mp4: "video/mp4",
-};
 
 /** The media type to upload `file` as: the browser's, else one from its extension. */
 export function typeOf(file: { name: string; type: string }): string {
   const declared = mediaType(file.type);
   if (declared) return declared;
-  const ext = file.name.split(".").pop()?.toLowerCase() ?? "";
-  return BY_EXTENSION[ext] ?? "application/octet-stream";
+  return typeFromName(file.name);
 }
 
 /** Why `file` cannot be sent, in words, or null when it may be. */
