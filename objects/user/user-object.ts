@@ -18,19 +18,19 @@ import {
   type ServerFrame,
 } from "../../protocol";
 import type { ChatSummary, Delivery, DeliveryAnswer, PresenceFrame, Watermarks } from "../contracts";
-import { mapLimit } from "../map-limit";
 import { type Outcome, ok, refuse } from "../outcome";
 import { OwnCopies } from "../own-copies";
 import { loadVapidKey, type VapidKey } from "../push/vapid";
 import type { StoredSubscription } from "../push/web-push";
 import { settingsOf } from "../settings";
-import { chatStub, upgradeIdentity, userStub } from "../stubs";
+import { chatStub, upgradeIdentity } from "../stubs";
 import { Blocks } from "./blocks";
 import { BucketStore } from "./bucket-store";
 import { type FrameContext, handleFrame, sendError } from "./frames";
 import { Inbound } from "./inbound";
 import { Inbox } from "./inbox";
 import { Presence } from "./presence";
+import { type PresenceHost, PresenceService } from "./presence-service";
 import { Privacy } from "./privacy";
 import { Pushes } from "./pushes";
 import { FloodMeter, sendLimiter, type TokenBucket } from "./rate-limit";
@@ -47,6 +47,8 @@ export class UserObject extends DurableObject<Env> {
   private readonly db: DrizzleSqliteDODatabase<typeof schema>;
   private inbox!: Inbox;
   private presence!: Presence;
+  /** Presence and privacy: the RPC methods on them delegate here. */
+  private readonly presenceService: PresenceService;
   private readonly sends: SendQueue;
   private readonly sendLimit: TokenBucket;
   /** Keeps `sendLimit` across restarts. */
@@ -93,6 +95,7 @@ export class UserObject extends DurableObject<Env> {
     this.sendLimit = sendLimiter(this.settings);
     this.frames = this.frameContext();
     this.inbound = this.inboundHost();
+    this.presenceService = new PresenceService(this.presenceHost());
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
     void ctx.blockConcurrencyWhile(async () => {
       await migrate(this.db, migrations);
@@ -157,7 +160,7 @@ export class UserObject extends DurableObject<Env> {
     for (const old of this.ctx.getWebSockets(deviceId)) {
       old.close(4000, "replaced by a newer connection of this device");
     }
-    this.closeSilent();
+    this.presenceService.closeSilent();
     const pair = new WebSocketPair();
     const [client, server] = [pair[0], pair[1]];
     const now = Date.now();
@@ -165,7 +168,7 @@ export class UserObject extends DurableObject<Env> {
     this.ctx.acceptWebSocket(server, [deviceId]);
     server.serializeAttachment(state);
     sendFrame(server, { type: "ready", userId, deviceId: deviceId, chats: this.inbox.unheldBy(deviceId) });
-    this.presenceMayHaveChanged(userId);
+    this.presenceService.mayHaveChanged(userId);
     return new Response(null, { status: 101, webSocket: client });
   }
 
@@ -193,13 +196,13 @@ export class UserObject extends DurableObject<Env> {
     } catch {
       // Already closed.
     }
-    if (!this.online([ws])) this.inbox.setLive(false);
+    if (!this.presenceService.online([ws])) this.inbox.setLive(false);
     this.inbox.flush();
     const state = stateOf(ws);
     if (!state) return;
     // The close itself is the last we heard from this device.
     this.presence.seen(Date.now());
-    this.presenceMayHaveChanged(state.userId, [ws]);
+    this.presenceService.mayHaveChanged(state.userId, [ws]);
   }
 
   /**
@@ -208,9 +211,9 @@ export class UserObject extends DurableObject<Env> {
    */
   override async alarm(): Promise<void> {
     this.alarmAt = null;
-    const gone = this.closeSilent();
+    const gone = this.presenceService.closeSilent();
     const userId = gone.map((ws) => stateOf(ws)?.userId).find((u) => u) ?? this.anySocketUser();
-    if (userId) this.presenceMayHaveChanged(userId, gone);
+    if (userId) this.presenceService.mayHaveChanged(userId, gone);
     const next = await this.pushes.sendDue();
     if (next !== null) this.wakeAt(next);
   }
@@ -256,19 +259,6 @@ export class UserObject extends DurableObject<Env> {
   setMute(chatId: string, until: number | null | "unmute"): void {
     if (until === "unmute") this.pushes.unmute(chatId);
     else this.pushes.mute(chatId, until);
-  }
-
-  /** Closes the sockets silent for 60 s: they count as gone (4001). */
-  private closeSilent(): WebSocket[] {
-    const { gone } = this.presence.silent();
-    for (const ws of gone) {
-      try {
-        ws.close(4001, "no frame or ping for 60 s");
-      } catch {
-        // Already closed.
-      }
-    }
-    return gone;
   }
 
   override async webSocketError(ws: WebSocket, error: unknown): Promise<void> {
@@ -330,68 +320,31 @@ export class UserObject extends DurableObject<Env> {
   }
 
   /**
-   * The presence of this user as `asker` may see it: only when they share a chat, which is
-   * checked against this user's inbox (`askerChats` are the asker's active chats). With
-   * `watch`, the asker is told of every later change.
+   * The presence of this user as `asker` may see it: only when they share a chat. With `watch`,
+   * the asker is told of every later change.
    */
   presenceFor(userId: string, asker: string, askerChats: string[], watch: boolean): Outcome<PresenceFrame> {
-    // A blocked user is told the same as someone who shares no chat: the block is not shown.
-    const blocked = this.blocks.has(asker);
-    const rule = this.privacy.get().lastSeen;
-    const shares = rule === "everyone" || this.inbox.sharesAny(directChatId(userId, asker), askerChats);
-    if (asker !== userId && (blocked || !shares)) {
-      return refuse("forbidden", `you share no chat with ${userId}`);
-    }
-    if (watch && asker !== userId && this.presence.addWatcher(asker)) this.scheduleSilenceCheck();
-    if (asker !== userId && rule === "nobody") return ok({ type: "presence", userId, online: false, lastSeen: null });
-    return ok(this.presence.current(userId));
+    return this.presenceService.presenceFor(userId, asker, askerChats, watch);
   }
 
   /** Asks `target`'s object for its presence on behalf of this user. */
-  async presenceOf(userId: string, target: string, watch = false): Promise<Outcome<PresenceFrame>> {
-    if (target === userId) return ok(this.presence.current(userId));
-    const chats = this.inbox.all().map((r) => r.chatId);
-    const answer = await userStub(this.env, target).presenceFor(target, userId, chats, watch);
-    // Who hides its last seen sees no one's.
-    if (answer.ok && this.privacy.get().lastSeen === "nobody") return ok({ ...answer.value, lastSeen: null });
-    return answer;
+  presenceOf(userId: string, target: string, watch = false): Promise<Outcome<PresenceFrame>> {
+    return this.presenceService.presenceOf(userId, target, watch);
   }
 
   /** `GET /v1/me/settings`. */
   privacySettings(): PrivacySettings {
-    return this.privacy.get();
+    return this.presenceService.privacySettings();
   }
 
   /** `PATCH /v1/me/settings`; a change of read receipts is told to every direct chat of the user. */
-  async updatePrivacy(userId: string, patch: Partial<PrivacySettings>): Promise<PrivacySettings> {
-    const before = this.privacy.get();
-    const after = this.privacy.set(patch);
-    if (before.readReceipts !== after.readReceipts) {
-      const direct = this.inbox.all().filter((r) => r.type === "direct");
-      await mapLimit(direct, 16, async ({ chatId }) => {
-        await chatStub(this.env, chatId).setReadReceipts(chatId, userId, after.readReceipts);
-      });
-    }
-    if (before.lastSeen !== after.lastSeen) this.presenceMayHaveChanged(userId);
-    return after;
+  updatePrivacy(userId: string, patch: Partial<PrivacySettings>): Promise<PrivacySettings> {
+    return this.presenceService.updatePrivacy(userId, patch);
   }
 
   /** A watched user's presence changed; answers false when no device here watches it any more. */
   presenceChanged(frame: PresenceFrame): boolean {
-    let watched = false;
-    const hidden = this.privacy.get().lastSeen === "nobody";
-    const text = JSON.stringify(hidden ? { ...frame, lastSeen: null } : frame);
-    for (const ws of this.ctx.getWebSockets()) {
-      if (!stateOf(ws)?.watching.includes(frame.userId)) continue;
-      watched = true;
-      sendRaw(ws, text);
-    }
-    return watched;
-  }
-
-  /** Whether a device is connected or connecting (`closing` sockets do not count). */
-  private online(closing: WebSocket[] = []): boolean {
-    return this.connecting > 0 || this.ctx.getWebSockets().some((ws) => !closing.includes(ws));
+    return this.presenceService.presenceChanged(frame);
   }
 
   /** Resumes the parked chats (and, after a crash, every chat); concurrent connects share one round. */
@@ -411,7 +364,7 @@ export class UserObject extends DurableObject<Env> {
     const pushes = () => this.pushes;
     return new Inbound({
       sockets: () => this.ctx.getWebSockets(),
-      online: () => this.online(),
+      online: () => this.presenceService.online(),
       get inbox() {
         return inbox();
       },
@@ -449,30 +402,27 @@ export class UserObject extends DurableObject<Env> {
     ws.serializeAttachment(socket);
   }
 
-  /** Stores lastSeen, tells watchers if online/offline changed, and schedules the silence check. */
-  private presenceMayHaveChanged(userId: string, closing: WebSocket[] = []): void {
-    const settled = this.presence.settle(userId, Date.now(), closing);
-    // Who hides its presence shows watchers a user that is never online and never seen.
-    const frame: PresenceFrame | null =
-      settled && this.privacy.get().lastSeen === "nobody" ? { ...settled, online: false, lastSeen: null } : settled;
-    const watchers = this.presence.watchers();
-    // Only a watched user needs a timely check for silent sockets; anyone else's presence is
-    // worked out when asked, so an unwatched object is left to hibernate undisturbed.
-    if (watchers.length > 0) this.scheduleSilenceCheck(closing);
-    if (!frame) return;
-    for (const watcher of watchers) {
-      void userStub(this.env, watcher)
-        .presenceChanged(frame)
-        .then((still) => {
-          if (!still) this.presence.removeWatcher(watcher);
-        })
-        .catch((err) => console.warn(`user ${userId}: presence to ${watcher} failed`, String(err)));
-    }
-  }
-
-  private scheduleSilenceCheck(closing: WebSocket[] = []): void {
-    const { nextCheck } = this.presence.silent(Date.now(), closing);
-    if (nextCheck !== null) this.wakeAt(nextCheck);
+  private presenceHost(): PresenceHost {
+    const self = () => this;
+    return {
+      ctx: this.ctx,
+      env: this.env,
+      // Read when used: these are made once the migrations ran.
+      get inbox() {
+        return self().inbox;
+      },
+      get blocks() {
+        return self().blocks;
+      },
+      get presence() {
+        return self().presence;
+      },
+      get privacy() {
+        return self().privacy;
+      },
+      connecting: () => this.connecting,
+      wakeAt: (time) => this.wakeAt(time),
+    };
   }
 
   /** Has the alarm run at `time`, unless it is set to run sooner. */
