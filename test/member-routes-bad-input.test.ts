@@ -1,8 +1,11 @@
 /**
- * Bad input to the member and presence routes: each gets a 400/404 JSON error and changes
- * nothing (no new seq in the chat's log, no change of role).
+ * Bad input to the member, mute and presence routes: each gets a 400/404 JSON error and changes
+ * nothing (no new seq in the chat's log, no change of role, no mute stored).
  */
+import { runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import type { UserObject } from "../objects/user/user-object";
 import { api, json } from "./helpers/client";
 import { createGroup, membersOf, messagesOf, users } from "./helpers/groups";
 
@@ -37,5 +40,31 @@ describe("member routes refuse bad input and change nothing", () => {
     const res = await api(alice.token, "GET", "/v1/users/bad%20id/presence");
     expect(res.status).toBe(404);
     expect(await json(res)).toMatchObject({ error: { code: "not_found" } });
+  });
+
+  it("PUT mute with a malformed body or chat id stores no mute; a good one does", async () => {
+    const [alice, bob] = await users("alice", "bob");
+    const chatId = await createGroup(alice, "team", [bob.id]);
+    const mutes = () =>
+      runInDurableObject(env.USER.get(env.USER.idFromName(bob.id)), (_: UserObject, state) =>
+        state.storage.sql.exec("SELECT chat_id, until FROM mutes").toArray(),
+      );
+    const cases: [string, unknown, number][] = [
+      [`/v1/chats/${chatId}/mute`, "not json", 400],
+      [`/v1/chats/${chatId}/mute`, {}, 400],
+      [`/v1/chats/${chatId}/mute`, { until: "tomorrow" }, 400],
+      [`/v1/chats/${chatId}/mute`, { until: -1 }, 400],
+      [`/v1/chats/${chatId}/mute`, { until: 1.5 }, 400],
+      [`/v1/chats/${chatId}/mute`, { until: null, extra: 1 }, 400],
+      ["/v1/chats/not-a-chat/mute", { until: null }, 404],
+    ];
+    for (const [path, body, status] of cases) {
+      const res = await api(bob.token, "PUT", path, body);
+      expect(res.status, `${path} ${JSON.stringify(body)}`).toBe(status);
+      expect(await json(res)).toMatchObject({ error: { code: expect.any(String), message: expect.any(String) } });
+    }
+    expect(await mutes()).toEqual([]);
+    expect((await api(bob.token, "PUT", `/v1/chats/${chatId}/mute`, { until: null })).status).toBe(204);
+    expect(await mutes()).toEqual([{ chat_id: chatId, until: null }]);
   });
 });
