@@ -2,11 +2,12 @@
  * The one place that turns ids into Durable Object stubs, and the WebSocket upgrade the Worker
  * forwards to a user's object (the headers it adds after authentication, and reading them back).
  */
-import { deviceIdSchema } from "../protocol";
+import { deviceIdSchema, jurisdictionOf } from "../protocol";
+import { placedId } from "./placement";
 
-/** The chat object of `chatId`: it sequences, stores and fans out that chat's messages. */
+/** The chat object of `chatId`: it sequences, stores and fans out that chat's messages; placed in the jurisdiction its id names. */
 export function chatStub(env: Env, chatId: string) {
-  return env.CHAT.get(env.CHAT.idFromName(chatId));
+  return env.CHAT.get(placedId(env.CHAT, jurisdictionOf(chatId), chatId, env.DEV_AUTH === "true"));
 }
 
 /** The user object of `userId`: its device sockets, inbox and presence. */
@@ -14,9 +15,10 @@ export function userStub(env: Env, userId: string) {
   return env.USER.get(env.USER.idFromName(userId));
 }
 
-/** Relay `shard` of `chatId`'s fan-out (see `relay/relay-object.ts`). */
+/** Relay `shard` of `chatId`'s fan-out (see `relay/relay-object.ts`); it holds member lists, so it is placed with the chat. */
 export function relayStub(env: Env, chatId: string, shard: number) {
-  return env.RELAY.get(env.RELAY.idFromName(`${chatId}/relay/${shard}`));
+  const name = `${chatId}/relay/${shard}`;
+  return env.RELAY.get(placedId(env.RELAY, jurisdictionOf(chatId), name, env.DEV_AUTH === "true"));
 }
 
 const USER_HEADER = "X-Chat-User";

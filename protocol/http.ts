@@ -2,7 +2,7 @@
 import { z } from "zod";
 import { refineSendFields, sendFields } from "./entries";
 import { bodySchema, type Message } from "./frames";
-import { type ChatType, clientMsgIdSchema, userIdSchema } from "./ids";
+import { type ChatType, clientMsgIdSchema, jurisdictionSchema, userIdSchema } from "./ids";
 import { MAX_GROUP_MEMBERS_CAP, MAX_TITLE_LENGTH } from "./limits";
 
 export const createChatBody = z.discriminatedUnion("type", [
@@ -12,6 +12,8 @@ export const createChatBody = z.discriminatedUnion("type", [
     title: z.string().trim().min(1).max(MAX_TITLE_LENGTH),
     // The deployment's MAX_GROUP_MEMBERS is checked by the chat; this only bounds the body.
     members: z.array(userIdSchema).max(MAX_GROUP_MEMBERS_CAP).default([]),
+    // Where the group's data is kept; without it the deployment's DATA_JURISDICTION applies.
+    jurisdiction: jurisdictionSchema.optional(),
   }),
 ]);
 

@@ -1,6 +1,7 @@
 /**
  * Identifiers of the protocol: users, devices, client message ids and chat ids.
  * Direct chat ids are derived from the two user ids, so both sides compute the same id.
+ * A group kept in a jurisdiction names it in its id (`g~eu~...`), so every route finds it there.
  */
 import * as z from "zod";
 
@@ -12,12 +13,32 @@ export const clientMsgIdSchema = z.string().min(1).max(64);
 
 // `~` cannot appear in a user id, so the two halves of a direct id are unambiguous.
 const DIRECT = /^d~([A-Za-z0-9_.-]{1,64})~([A-Za-z0-9_.-]{1,64})$/;
-const GROUP = /^g~[a-z2-7]{20}$/;
+const GROUP = /^g~(?:([a-z]+)~)?[a-z2-7]{20}$/;
+
+/**
+ * The jurisdictions a group's data may be kept in: those where both Durable Objects and R2
+ * buckets can be restricted (`fedramp-high` has no R2 bucket, so its files could not follow).
+ */
+export const JURISDICTIONS = ["eu", "fedramp"] as const;
+export type Jurisdiction = (typeof JURISDICTIONS)[number];
+export const jurisdictionSchema = z.enum(JURISDICTIONS, {
+  error: `jurisdiction must be one of: ${JURISDICTIONS.join(", ")}`,
+});
+
+export function isJurisdiction(value: string): value is Jurisdiction {
+  return JURISDICTIONS.some((j) => j === value);
+}
+
+/** Whether `id` is a well-formed group id, with no jurisdiction or one that is offered. */
+function isGroupChatId(id: string): boolean {
+  const m = GROUP.exec(id);
+  return m !== null && (m[1] === undefined || isJurisdiction(m[1]));
+}
 
 export const chatIdSchema = z
   .string()
   .max(140)
-  .refine((id) => isDirectChatId(id) || GROUP.test(id), "not a chat id");
+  .refine((id) => isDirectChatId(id) || isGroupChatId(id), "not a chat id");
 
 export type ChatType = "direct" | "group";
 
@@ -49,9 +70,15 @@ function randomBase32(length: number): string {
   return out;
 }
 
-/** A fresh random group chat id: `g~` and 20 base-32 characters (100 bits). */
-export function newGroupChatId(): string {
-  return `g~${randomBase32(20)}`;
+/** A fresh random group chat id: `g~`, the jurisdiction and `~` if any, and 20 base-32 characters (100 bits). */
+export function newGroupChatId(jurisdiction?: Jurisdiction): string {
+  return jurisdiction ? `g~${jurisdiction}~${randomBase32(20)}` : `g~${randomBase32(20)}`;
+}
+
+/** The jurisdiction a chat's data is kept in, named by its id; undefined for direct chats and other groups. */
+export function jurisdictionOf(chatId: string): Jurisdiction | undefined {
+  const j = GROUP.exec(chatId)?.[1];
+  return j !== undefined && isJurisdiction(j) ? j : undefined;
 }
 
 /** A fresh attachment id: 26 base-32 characters (130 bits), not guessable. */

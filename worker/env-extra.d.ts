@@ -1,5 +1,7 @@
 /** Variables that `wrangler types` cannot see: optional settings. */
 interface Env {
+  /** The jurisdiction new groups are kept in when their create request names none ("eu" or "fedramp"; unset: none). */
+  DATA_JURISDICTION?: string;
   /** Most members a group may have (default 1024). */
   MAX_GROUP_MEMBERS?: string;
   /** Per-user sends per second, sustained (default 20), and the burst allowed (default 100). */

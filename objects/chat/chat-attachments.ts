@@ -6,6 +6,7 @@
  */
 import { and, asc, eq, inArray, lt } from "drizzle-orm";
 import { type AttachmentInfo, newAttachmentId, UPLOAD_TTL_MS } from "../../protocol";
+import { type AttachmentBuckets, attachmentBucket } from "../attachment-bucket";
 import { type Outcome, ok, refuse } from "../outcome";
 import type { ChatDb } from "./log";
 import * as schema from "./schema";
@@ -26,7 +27,8 @@ const NO_UPLOAD = (id: string) => refuse("not_found", `no upload ${id} of yours 
 export class ChatAttachments {
   constructor(
     private readonly db: ChatDb,
-    private readonly bucket: R2Bucket,
+    /** The bucket is chosen per call by the chat id: the object learns its id only from its first call. */
+    private readonly buckets: AttachmentBuckets,
     /** Has the chat's alarm run at `time` (or sooner). */
     private readonly wakeAt: (time: number) => void,
   ) {}
@@ -114,7 +116,7 @@ export class ChatAttachments {
     for (let i = 0; i < ids.length; i += DELETE_BATCH) {
       const batch = ids.slice(i, i + DELETE_BATCH);
       try {
-        await this.bucket.delete(batch.map((id) => attachmentKey(chatId, id)));
+        await attachmentBucket(this.buckets, chatId).delete(batch.map((id) => attachmentKey(chatId, id)));
         this.db.update(a).set({ stored: false }).where(inArray(a.id, batch)).run();
       } catch (err) {
         console.error(`chat ${chatId}: deleting ${batch.length} attachments failed`, String(err));

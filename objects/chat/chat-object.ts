@@ -88,7 +88,7 @@ export class ChatObject extends DurableObject<Env> {
     this.db = drizzle(ctx.storage, { schema });
     this.log = logStatements(this.db);
     this.changes = changeStatements(this.db);
-    this.attachments = new ChatAttachments(this.db, env.ATTACHMENTS, (time) => this.wakeAt(time));
+    this.attachments = new ChatAttachments(this.db, env, (time) => this.wakeAt(time));
     this.parked = new ParkedMembers(this.db);
     this.notices = new Notices({
       db: this.db,

@@ -5,6 +5,7 @@
  * its uploader); this module checks the request and moves the bytes.
  */
 import { Hono } from "hono";
+import { attachmentBucket } from "../../objects/attachment-bucket";
 import { settingsOf } from "../../objects/settings";
 import { chatStub } from "../../objects/stubs";
 import { attachmentIdSchema, chatIdSchema, cleanFileName, type ErrorCode, mediaType } from "../../protocol";
@@ -43,7 +44,7 @@ export const attachmentRoutes = new Hono<AppEnv>()
     const reserved = await chat.reserveAttachment(chatId.data, me, { size, contentType, name });
     if (!reserved.ok) return refuseUpload(c, reserved.code, reserved.message);
     const { id, key } = reserved.value;
-    const stored = await streamToBucket(c.env.ATTACHMENTS, key, body, size, contentType);
+    const stored = await streamToBucket(attachmentBucket(c.env, chatId.data), key, body, size, contentType);
     await chat.attachmentUploaded(chatId.data, me, id, stored.ok);
     if (!stored.ok) return errorResponse(c, stored.code, stored.message);
     return c.json({ id, size, contentType, name }, 201);
@@ -61,7 +62,7 @@ export const attachmentRoutes = new Hono<AppEnv>()
         "Content-Range": `bytes */${file.size}`,
       });
     }
-    const object = await c.env.ATTACHMENTS.get(
+    const object = await attachmentBucket(c.env, chatId.data).get(
       file.key,
       range ? { range: { offset: range.start, length: range.end - range.start + 1 } } : undefined,
     );

@@ -7,6 +7,7 @@ import {
   createChatBody,
   directChatId,
   historyQuery,
+  isJurisdiction,
   newGroupChatId,
   RATE_LIMITED_MESSAGE,
   sendMessageBody,
@@ -32,7 +33,12 @@ export const chatRoutes = new Hono<AppEnv>()
       const chatId = directChatId(me, body.data.with);
       return outcomeResponse(c, await chatStub(c.env, chatId).openDirect(chatId, me));
     }
-    const chatId = newGroupChatId();
+    const jurisdiction = body.data.jurisdiction ?? (c.env.DATA_JURISDICTION || undefined);
+    // A misconfigured default fails closed: no group is created outside the place it was meant for.
+    if (jurisdiction !== undefined && !isJurisdiction(jurisdiction)) {
+      return errorResponse(c, "internal", `DATA_JURISDICTION '${jurisdiction}' is not a jurisdiction offered`);
+    }
+    const chatId = newGroupChatId(jurisdiction);
     const { title, members } = body.data;
     return outcomeResponse(c, await chatStub(c.env, chatId).createGroup(chatId, me, title, members), 201);
   })
