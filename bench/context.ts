@@ -19,6 +19,8 @@ export interface Params {
   maxSteps: number;
   /** Latency objective that a sustained rate must keep (p99, ms). */
   sloMs: number;
+  /** Samples figure 3's step gathers at least (a p99 is judged from 1,000); 0: two steps long. */
+  latencySamples: number;
   chats: number;
   groups: number;
   groupSize: number;
@@ -71,6 +73,7 @@ export const PARAMS: Record<Mode, Params> = {
     drainMs: 5_000,
     maxSteps: 4,
     sloMs: 50,
+    latencySamples: 0,
     chats: 3,
     groups: 2,
     groupSize: 3,
@@ -93,6 +96,7 @@ export const PARAMS: Record<Mode, Params> = {
     drainMs: 15_000,
     maxSteps: 6,
     sloMs: 50,
+    latencySamples: 0,
     chats: 20,
     groups: 10,
     groupSize: 10,
@@ -115,6 +119,7 @@ export const PARAMS: Record<Mode, Params> = {
     drainMs: 10_000,
     maxSteps: 12,
     sloMs: 50,
+    latencySamples: 1_200,
     chats: 100,
     groups: 100,
     groupSize: 10,

@@ -80,13 +80,21 @@ export const sleepUntil = (t: number) => new Promise((r) => setTimeout(r, Math.m
  * began), on an idle server, so that what the sends leave for later is counted with them. The
  * window before it must have ended `settleMs` earlier, or its deferred work lands in this one.
  */
-export async function countedWindow(bench: Bench, messages: number, send: () => Promise<void>): Promise<CostWindow> {
+export function countedWindow(bench: Bench, messages: number, send: () => Promise<void>): Promise<CostWindow> {
+  return countedSends(bench, async () => {
+    await send();
+    return messages;
+  });
+}
+
+/** A counted window as `countedWindow`'s, for sends whose number is known only once made: `send` answers it. */
+export async function countedSends(bench: Bench, send: () => Promise<number>): Promise<CostWindow> {
   const p = bench.params.cost;
   await awaitIdle(bench.server);
   await collectDeliveries(bench, true, false);
   await counters(bench.server, true);
   const start = Date.now();
-  await send();
+  const messages = await send();
   await sleepUntil(Math.max(Date.now() + p.settleMs, start + p.coverMs));
   await awaitIdle(bench.server);
   return costOf(await counters(bench.server, false), messages, Date.now() - start);

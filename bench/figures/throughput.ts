@@ -9,6 +9,7 @@ import { type Bench, closeAll, createGroup, type Device, deviceSpec, keyOf, open
 import { awaitIdle } from "../idle";
 import { findMaxRate, passes, type Search, type Step } from "../rate-search";
 import { summarize } from "../stats";
+import { type CostWindow, countedSends, sleepUntil } from "./cost";
 import { closedLoopRate, loadOnAgents, minRate, stepOf } from "./echo";
 
 export interface Topology {
@@ -150,11 +151,58 @@ export async function sendsIntoOneChat(bench: Bench): Promise<Search> {
   }
 }
 
+/** Sends in flight in figure 1d's counted window (the issue's condition). */
+export const COUNTED_IN_FLIGHT = 8;
+
+export interface OneChatCost {
+  cost: CostWindow;
+  /** Messages acked per second while the window's load ran. */
+  rate: number;
+}
+
+/**
+ * Figure 1d: what a message costs on figure 1's path (one sender socket into one direct chat, the
+ * recipient online and answering `received`), counted as 4b counts: a closed loop with
+ * `COUNTED_IN_FLIGHT` sends in flight for one step, in a window that ends `settleMs` later.
+ */
+export async function costInOneChat(bench: Bench): Promise<OneChatCost> {
+  const topo = await directTopology(bench, 1, "f1d-");
+  try {
+    await warmUp(bench, topo);
+    // What the warm-up leaves for later (its inbox flush, the chat's check) must land before the window.
+    await sleepUntil(Date.now() + bench.params.cost.settleMs);
+    let rate = 0;
+    const cost = await countedSends(bench, async () => {
+      const r = await loadOnAgents(bench, topo.senders, 0, bench.params.stepMs, COUNTED_IN_FLIGHT);
+      if (r.errors > 0) throw new Error(`counted sends failed: ${r.firstError}`);
+      rate = closedLoopRate(bench, r);
+      return r.completed;
+    });
+    return { cost, rate };
+  } finally {
+    await closeAll(bench);
+  }
+}
+
 export interface AggregateResult {
   search: Search;
   /** Figure 3: the latency at half of the best send rate. */
   half: Step | null;
+  /** How long figure 3's step ran (the echo beside it runs as long). */
+  halfMs: number;
   sockets: number;
+}
+
+/** The longest figure 3's step may run to gather its samples. */
+const HALF_STEP_MAX_MS = 60_000;
+
+/**
+ * Figure 3's step: twice a step, or long enough for `latencySamples` deliveries at `perSecond`
+ * (and as many echo round trips beside it), at most a minute.
+ */
+export function halfStepMs(bench: Bench, perSecond: number): number {
+  const forSamples = Math.ceil((bench.params.latencySamples / Math.max(1, perSecond)) * 1000);
+  return Math.max(bench.params.stepMs * 2, Math.min(HALF_STEP_MAX_MS, forSamples));
 }
 
 /** Figure 2 (and 3 at half its load) over `topo`'s chats. */
@@ -173,12 +221,14 @@ export async function aggregate(bench: Bench, open: () => Promise<Topology>): Pr
       bench.params.maxSteps,
     );
     let half: Step | null = null;
+    let halfMs = bench.params.stepMs * 2;
     if (search.best) {
       const rate = Math.max(1, Math.round(search.best.offered / 2));
-      half = await deliveryStep(bench, topo, rate, bench.params.stepMs * 2);
+      halfMs = halfStepMs(bench, rate * topo.recipientsPerMessage);
+      half = await deliveryStep(bench, topo, rate, halfMs);
       bench.log(`    at half load (${rate}/s): p50 ${half.p50.toFixed(1)} ms p99 ${half.p99.toFixed(1)} ms`);
     }
-    return { search, half, sockets: topo.sockets };
+    return { search, half, halfMs, sockets: topo.sockets };
   } finally {
     await closeAll(bench);
   }
