@@ -1,79 +1,33 @@
 /**
  * The chat client: one user's device. It keeps a connection open, syncs every chat from its
  * cursor after each `ready` and across any seq gap, hands the app each message once and in
- * seq order, resends the outbox until acked, and turns acks and receipts into ticks. Files go
- * up over HTTP first and are then sent through the outbox like any message.
+ * seq order, resends the outbox until acked, and turns acks, receipts and the watermarks of
+ * `ready` and the chat list into ticks. Files go up over HTTP first and are then sent through
+ * the outbox like any message.
  */
-import { DEFAULT_ATTACHMENT_TYPES, DEFAULT_MAX_ATTACHMENT_BYTES } from "../protocol/attachments";
 import { READABLE_KINDS } from "../protocol/entries";
-import { ProtocolError } from "../protocol/errors";
-import { type Message, type SendFrame, type ServerFrame, sendFrame } from "../protocol/frames";
+import type { Message, ServerFrame } from "../protocol/frames";
 import { DEFAULT_HISTORY_LIMIT, MAX_HISTORY_LIMIT } from "../protocol/limits";
-import { describeIssues, isBodyTooLarge } from "../protocol/parse";
 import { AttachmentUrls } from "./attachment-urls";
-import { type BackoffOptions, Connection, DEFAULT_PING_INTERVAL_MS, type SocketFactory } from "./connection";
+import { CatchUp } from "./catch-up";
+import type { ChatClientOptions, SendFileOptions, SendOptions } from "./client-options";
+import { type Connection, deviceConnection } from "./connection";
 import { Cursors } from "./cursors";
-import { type ChatEvents, type ConnectionState, Emitter } from "./events";
-import { checkFile, type FileBody, type FileLimits } from "./file-checks";
-import { type ByteRange, ChatApi, ChatApiError, type HistoryQuery, trimSlash } from "./http";
-import { newClientMsgId } from "./ids";
+import { type ChatEvents, type ConnectionState, Emitter, type TickStatus, type Watermarks } from "./events";
+import type { FileBody } from "./file-checks";
+import { FileSends } from "./file-sends";
+import { isHidden, type LogRow } from "./hidden-rows";
+import { type ByteRange, ChatApi, type HistoryQuery, type SettingsPatch, trimSlash } from "./http";
+import { Marks } from "./marks";
 import { Outbox, type OutboxEntry, type SendResult } from "./outbox";
 import { disablePush, enablePush } from "./push";
+import { ownMessageOf } from "./send-frames";
+import { Sends } from "./sends";
 import { Sequencer } from "./sequencer";
-import { type ChatStorage, memoryStorage } from "./storage";
+import { memoryStorage } from "./storage";
 import { Ticks } from "./ticks";
-import type { UploadProgress } from "./upload";
 
-export interface ChatClientOptions {
-  /** The service's origin, e.g. `http://127.0.0.1:8787` or `location.origin`. */
-  baseUrl: string;
-  /** The signed-in user; `ready` must name the same user. */
-  userId: string;
-  /** Stable per install: cursors and the outbox belong to it. */
-  deviceId: string;
-  /** Called before every (re)connect and HTTP call; answer a fresh, valid token. */
-  getToken: () => Promise<string>;
-  /** Where cursors and the outbox are kept (default: memory; `webStorage(localStorage)` in browsers). */
-  storage?: ChatStorage;
-  /** Opens a WebSocket (default: the global WebSocket of browsers and Node 22). */
-  createSocket?: SocketFactory;
-  fetch?: typeof fetch;
-  pingIntervalMs?: number;
-  backoff?: Partial<BackoffOptions>;
-  /** Messages per history page when catching up (at most 500). */
-  historyPageSize?: number;
-  /** The server's `MAX_ATTACHMENT_BYTES`, if not the default: `sendFile` refuses larger files itself. */
-  maxAttachmentBytes?: number;
-  /** The server's `ATTACHMENT_TYPES`, if not the default: `sendFile` refuses other types itself. */
-  attachmentTypes?: readonly string[];
-}
-
-export interface SendOptions {
-  /** Reuse one to send the same thing again idempotently (e.g. after a reload); new by default. */
-  clientMsgId?: string;
-}
-
-export interface SendFileOptions extends SendOptions {
-  /** The file's name as the chat shows it (the server keeps its last path segment, cleaned). */
-  name: string;
-  /** The media type; by default the Blob's own type, else one from the name's extension. */
-  contentType?: string;
-  /** The message's caption (default `""`). */
-  caption?: string;
-  /** The seq of a message the file replies to. */
-  replyTo?: number;
-  /**
-   * Upload progress. Browsers report it as the bytes go (through `XMLHttpRequest`); Node's
-   * `fetch` cannot, so there it is `{ loaded: 0 }` at the start and `{ loaded: total }` once the
-   * server accepted the file. Either way it ends with `loaded === total` when the upload succeeded.
-   */
-  onProgress?: (progress: UploadProgress) => void;
-}
-
-type Request = { kind: "send"; chatId: string; clientMsgId: string } | { kind: "history"; chatId: string };
-
-/** Stands for the upload id while a file's message is checked, before the upload has one. */
-const PLACEHOLDER_ATTACHMENT = { id: "a".repeat(26), size: 1, contentType: "text/plain", name: "file" };
+export type { ChatClientOptions, SendFileOptions, SendOptions } from "./client-options";
 
 /** Errors after which a send or history request is tried again later rather than given up. */
 const RETRYABLE = new Set(["rate_limited", "internal"]);
@@ -88,22 +42,12 @@ export class ChatClient extends Emitter<ChatEvents> {
   private readonly outbox: Outbox;
   private readonly sequencer: Sequencer;
   private readonly ticks: Ticks;
-  private readonly pageSize: number;
-  private readonly fileLimits: FileLimits;
+  private readonly marks: Marks;
+  private readonly catchUps: CatchUp;
+  private readonly files: FileSends;
+  private readonly sends: Sends;
   private readonly attachmentUrls: AttachmentUrls;
-  /** Files being uploaded by `sendFile`, by chat and clientMsgId: a second call joins the first. */
-  private readonly uploading = new Map<string, Promise<SendResult>>();
   private connState: ConnectionState = "closed";
-  private nextId = 0;
-  /** Requests awaiting an answer on the current connection, by frame id. */
-  private requests = new Map<string, Request>();
-  /** Chats with a history request in flight, and whether another is wanted after it. */
-  private catchingUp = new Map<string, { id: string; again: boolean }>();
-  private receivedSent = new Map<string, number>();
-  private readonly receivedDue = new Set<string>();
-  private readonly readWanted = new Map<string, number>();
-  private readonly readSent = new Map<string, number>();
-  private readonly catchUpWanted = new Set<string>();
   /** The connection whose `ready` was handled: frames go out only once the server said ready. */
   private readyOn = -1;
   private watched: string[] | null = null;
@@ -116,31 +60,42 @@ export class ChatClient extends Emitter<ChatEvents> {
     const baseUrl = trimSlash(options.baseUrl);
     const storage = options.storage ?? memoryStorage();
     const prefix = `edge-chat:${options.userId}:${options.deviceId}`;
-    this.pageSize = Math.min(options.historyPageSize ?? MAX_HISTORY_LIMIT, MAX_HISTORY_LIMIT) || DEFAULT_HISTORY_LIMIT;
+    const pageSize = Math.min(options.historyPageSize ?? MAX_HISTORY_LIMIT, MAX_HISTORY_LIMIT) || DEFAULT_HISTORY_LIMIT;
     this.api = new ChatApi(baseUrl, options.getToken, options.fetch);
-    this.fileLimits = {
-      maxBytes: options.maxAttachmentBytes ?? DEFAULT_MAX_ATTACHMENT_BYTES,
-      types: new Set(options.attachmentTypes ?? DEFAULT_ATTACHMENT_TYPES),
-    };
     this.attachmentUrls = new AttachmentUrls((chatId, id) => this.download(chatId, id));
     this.cursors = new Cursors(storage, `${prefix}:cursors`);
     this.outbox = new Outbox(storage, `${prefix}:outbox`);
-    this.ticks = new Ticks((tick) => this.emit("tick", tick));
-    this.sequencer = new Sequencer(this.cursors, (m) => this.deliver(m));
-    const wsBase = baseUrl.replace(/^http/, "ws");
-    const createSocket = options.createSocket ?? ((url: string) => new WebSocket(url));
-    this.connection = new Connection({
-      url: (token) =>
-        `${wsBase}/v1/connect?device=${encodeURIComponent(options.deviceId)}&token=${encodeURIComponent(token)}`,
-      getToken: options.getToken,
-      createSocket,
-      backoff: { baseMs: options.backoff?.baseMs ?? 500, maxMs: options.backoff?.maxMs ?? 30_000 },
-      pingIntervalMs: options.pingIntervalMs ?? DEFAULT_PING_INTERVAL_MS,
-      onFrame: (frame) => this.onFrame(frame),
-      onConnecting: () => this.setState({ state: "connecting" }),
-      onClose: (info) => this.setState({ state: "closed", ...info }),
-      onError: (message) => this.emit("error", { code: "connection", message }),
+    this.files = new FileSends(this.api, this.outbox, (send, opts) => this.submit(send, opts), options);
+    this.ticks = new Ticks((tick) => this.emit("tick", tick), {
+      storage,
+      key: `${prefix}:ticks`,
+      moved: (chatId, marks) => this.emit("watermarks", { chatId, ...marks }),
     });
+    this.sequencer = new Sequencer(this.cursors, (row) => this.deliver(row));
+    const host = {
+      live: () => this.live,
+      send: (frame: Parameters<Connection["send"]>[0]) => this.connection.send(frame),
+      cursor: (chatId: string) => this.cursors.get(chatId),
+    };
+    this.marks = new Marks(host);
+    this.sends = new Sends(this.outbox, { ...host, current: () => this.connection.current });
+    this.catchUps = new CatchUp(
+      {
+        ...host,
+        take: (chatId, rows) => this.take(chatId, rows, false),
+        hasGap: (chatId) => this.sequencer.hasGap(chatId),
+      },
+      pageSize,
+    );
+    this.connection = deviceConnection(
+      { ...options, baseUrl },
+      {
+        onFrame: (frame) => this.onFrame(frame),
+        onConnecting: () => this.setState({ state: "connecting" }),
+        onClose: (info) => this.setState({ state: "closed", ...info }),
+        onError: (message) => this.emit("error", { code: "connection", message }),
+      },
+    );
   }
 
   get state(): ConnectionState {
@@ -210,18 +165,7 @@ export class ChatClient extends Emitter<ChatEvents> {
    * nothing is sent. The same clientMsgId while the first call is uploading or queued joins it.
    */
   sendFile(chatId: string, file: FileBody, options: SendFileOptions): Promise<SendResult> {
-    const clientMsgId = options.clientMsgId ?? newClientMsgId();
-    const key = `${chatId}\n${clientMsgId}`;
-    const queued = this.outbox.get(chatId, clientMsgId);
-    if (queued) return this.outbox.add(queued);
-    let sending = this.uploading.get(key);
-    if (!sending) {
-      sending = this.uploadAndSend(chatId, file, { ...options, clientMsgId });
-      this.uploading.set(key, sending);
-      const done = () => this.uploading.delete(key);
-      sending.then(done, done);
-    }
-    return sending;
+    return this.files.send(chatId, file, options);
   }
 
   /** A chat's file (or the part `range` of it) as a Blob of its type, fetched with the token in the header. */
@@ -261,9 +205,7 @@ export class ChatClient extends Emitter<ChatEvents> {
 
   /** Marks the chat read up to seq (the peer's blue ticks); sent now or after the next connect. */
   markRead(chatId: string, seq: number): void {
-    if (seq <= Math.max(this.readWanted.get(chatId) ?? 0, this.readSent.get(chatId) ?? 0)) return;
-    this.readWanted.set(chatId, seq);
-    this.flushReads();
+    this.marks.markRead(chatId, seq);
   }
 
   /** Tells the chat's other members that this user is (or stopped) typing. Not queued. */
@@ -282,15 +224,40 @@ export class ChatClient extends Emitter<ChatEvents> {
     return this.cursors.get(chatId);
   }
 
+  /**
+   * The tick of an own message (text or file) of the chat from the watermarks this device
+   * knows: from `receipt` frames, and after a reload from the storage and the `receipts` that
+   * `ready` and `listChats` carry. A message not yet acknowledged is the app's to show as pending.
+   */
+  tickOf(chatId: string, seq: number): TickStatus {
+    return this.ticks.tickOf(chatId, seq);
+  }
+
+  /** Every own message of the chat up to `delivered` is delivered, up to `read` read (see `tickOf`). */
+  watermarks(chatId: string): Watermarks {
+    return this.ticks.watermarks(chatId);
+  }
+
   /** Sends not yet acknowledged (e.g. to show them as pending after a reload). */
   pending(): OutboxEntry[] {
     return this.outbox.entries();
   }
 
+  /** The user's chats (`api.listChats`); their `receipts` move the ticks this device shows. */
+  async listChats(): ReturnType<ChatApi["listChats"]> {
+    const chats = await this.api.listChats();
+    for (const chat of chats) if (chat.receipts) this.ticks.restore(chat.chatId, chat.receipts);
+    return chats;
+  }
+
   // Thin HTTP helpers; `api` has the rest (members, roles, receipts, presence, push subscriptions, mutes).
   readonly createDirectChat = (userId: string) => this.api.createDirectChat(userId);
   readonly createGroup = (title: string, members: string[]) => this.api.createGroup(title, members);
-  readonly listChats = () => this.api.listChats();
+  readonly block = (userId: string) => this.api.block(userId);
+  readonly unblock = (userId: string) => this.api.unblock(userId);
+  readonly blocks = () => this.api.blocks();
+  readonly settings = () => this.api.settings();
+  readonly updateSettings = (patch: SettingsPatch) => this.api.updateSettings(patch);
   readonly getChat = (chatId: string) => this.api.getChat(chatId);
   readonly history = (chatId: string, query: HistoryQuery = {}) => this.api.history(chatId, query);
 
@@ -308,7 +275,7 @@ export class ChatClient extends Emitter<ChatEvents> {
         this.onAck(frame);
         break;
       case "history":
-        this.onHistory(frame);
+        this.catchUps.onHistory(frame);
         break;
       case "message": {
         const { type: _type, ...message } = frame;
@@ -343,117 +310,68 @@ export class ChatClient extends Emitter<ChatEvents> {
       return;
     }
     // Whatever was in flight on the old socket is lost with it.
-    for (const chatId of [...this.catchingUp.keys(), ...this.sequencer.gaps()]) this.catchUpWanted.add(chatId);
-    this.requests = new Map();
-    this.catchingUp = new Map();
-    this.receivedSent = new Map();
-    this.readSent.clear();
+    this.catchUps.reset(this.sequencer.gaps());
+    this.sends.reset();
+    this.marks.reset();
     this.readyOn = this.connection.current;
     for (const chat of frame.chats) {
-      if (chat.lastSeq > this.cursors.get(chat.chatId)) this.catchUpWanted.add(chat.chatId);
-      else this.receivedDue.add(chat.chatId);
+      if (chat.receipts) this.ticks.restore(chat.chatId, chat.receipts);
+      if (chat.lastSeq > this.cursors.get(chat.chatId)) this.catchUps.want(chat.chatId);
+      else this.marks.receivedDueFor(chat.chatId);
     }
-    for (const chatId of [...this.catchUpWanted]) this.catchUp(chatId);
-    this.flushReceived();
-    this.flushReads();
+    this.catchUps.flush();
+    this.marks.flushReceived();
+    this.marks.flushReads();
     if (this.watched) this.watch(this.watched);
     this.flushOutbox();
     this.setState({ state: "open" });
   }
 
   private onAck(frame: Extract<ServerFrame, { type: "ack" }>): void {
-    if (frame.id) this.requests.delete(frame.id);
-    const { chatId, clientMsgId, seq, ts } = frame;
-    const entry = this.outbox.get(chatId, clientMsgId);
-    this.outbox.acked({ chatId, clientMsgId, seq, ts });
-    // The server sends the sending device an ack instead of a copy: the ack stands for the entry.
-    // It carries every field the server stored, so a view applies an own change as others' do.
-    if (entry) {
-      const kind = entry.kind ?? "text";
-      const own: Message = { chatId, seq, sender: this.userId, clientMsgId, body: entry.body, ts, kind };
-      if (entry.target !== undefined) own.target = entry.target;
-      if (entry.replyTo !== undefined) own.replyTo = entry.replyTo;
-      if (entry.attachment !== undefined) own.attachment = entry.attachment;
-      this.take(chatId, [own]);
-    }
+    const { chatId, clientMsgId, seq } = frame;
+    const entry = this.sends.acked(frame);
+    if (entry) this.take(chatId, [ownMessageOf(entry, frame, this.userId)]);
     if (!entry || READABLE_KINDS.has(entry.kind ?? "text")) this.ticks.sent(chatId, seq, clientMsgId);
   }
 
-  private onHistory(frame: Extract<ServerFrame, { type: "history" }>): void {
-    const pending = frame.id ? this.catchingUp.get(frame.chatId) : undefined;
-    if (!frame.id || pending?.id !== frame.id) return;
-    this.requests.delete(frame.id);
-    this.catchingUp.delete(frame.chatId);
-    const before = this.cursors.get(frame.chatId);
-    this.take(frame.chatId, frame.messages, false);
-    const advanced = this.cursors.get(frame.chatId) > before;
-    // Page on while the log has more, or while messages wait above a gap; stop if a page brought nothing.
-    if (advanced && (frame.more || pending.again || this.sequencer.hasGap(frame.chatId))) this.catchUp(frame.chatId);
-  }
-
   private onError(frame: Extract<ServerFrame, { type: "error" }>): void {
-    const request = frame.id ? this.requests.get(frame.id) : undefined;
-    if (frame.id) this.requests.delete(frame.id);
     const retry = RETRYABLE.has(frame.code);
-    if (request?.kind === "send") {
-      if (retry) {
-        this.outbox.markUnsent(request.chatId, request.clientMsgId);
-        this.retryLater();
-        return;
-      }
-      const error = new ProtocolError(frame.code, frame.message);
-      this.outbox.failed(request.chatId, request.clientMsgId, error);
-    } else if (request?.kind === "history") {
-      this.catchingUp.delete(request.chatId);
-      if (retry) {
-        this.catchUpWanted.add(request.chatId);
-        this.retryLater();
-        return;
-      }
-      this.catchUpWanted.delete(request.chatId);
-      this.sequencer.drop(request.chatId);
+    const send = this.sends.refused(frame, retry);
+    const historyOf = frame.id && !send ? this.catchUps.failed(frame.id, retry) : undefined;
+    if ((send || historyOf !== undefined) && retry) {
+      this.retryLater();
+      return;
     }
+    if (historyOf !== undefined) this.sequencer.drop(historyOf);
     this.emit("error", {
       code: frame.code,
       message: frame.message,
-      chatId: request?.chatId,
-      clientMsgId: request?.kind === "send" ? request.clientMsgId : undefined,
+      chatId: send?.chatId ?? historyOf,
+      clientMsgId: send?.clientMsgId,
     });
   }
 
-  /** Messages of one chat from anywhere: in-order ones go to the app; a gap triggers a catch-up. */
-  private take(chatId: string, messages: readonly Message[], fillGap = true): void {
+  /** Rows of one chat from anywhere: in-order ones go to the app; a gap triggers a catch-up. */
+  private take(chatId: string, rows: readonly LogRow[], fillGap = true): void {
     const before = this.cursors.get(chatId);
-    const gap = this.sequencer.add(chatId, messages);
+    const gap = this.sequencer.add(chatId, rows);
     if (this.cursors.get(chatId) > before) {
-      this.receivedDue.add(chatId);
-      queueMicrotask(() => this.flushReceived());
+      this.marks.receivedDueFor(chatId);
+      queueMicrotask(() => this.marks.flushReceived());
     }
-    if (gap && fillGap) this.catchUp(chatId);
+    if (gap && fillGap) this.catchUps.request(chatId);
   }
 
-  private deliver(message: Message): void {
+  private deliver(row: LogRow): void {
+    if (isHidden(row)) {
+      this.emit("hidden", row);
+      return;
+    }
+    const message: Message = row;
     this.emit("message", message);
     // Ticks are for messages people read: receipts never count edits, deletes or reactions.
     if (message.sender === this.userId && READABLE_KINDS.has(message.kind))
       this.ticks.sent(message.chatId, message.seq, message.clientMsgId);
-  }
-
-  /** Asks for the chat's messages after the cursor (one request per chat at a time). */
-  private catchUp(chatId: string): void {
-    const inFlight = this.catchingUp.get(chatId);
-    if (inFlight) {
-      inFlight.again = true;
-      return;
-    }
-    this.catchUpWanted.add(chatId);
-    if (!this.live) return;
-    const id = `h:${++this.nextId}`;
-    const after = this.cursors.get(chatId);
-    if (!this.connection.send({ type: "history", id, chatId, after, limit: this.pageSize })) return;
-    this.catchUpWanted.delete(chatId);
-    this.catchingUp.set(chatId, { id, again: false });
-    this.requests.set(id, { kind: "history", chatId });
   }
 
   /** Whether the current socket is open and its `ready` was handled. */
@@ -461,75 +379,12 @@ export class ChatClient extends Emitter<ChatEvents> {
     return this.connection.isOpen && this.readyOn === this.connection.current;
   }
 
-  /** Validates a send as the server will, then queues it in the outbox and sends it when live. */
   private submit(send: Omit<OutboxEntry, "clientMsgId">, options: SendOptions): Promise<SendResult> {
-    const entry: OutboxEntry = { ...send, clientMsgId: options.clientMsgId ?? newClientMsgId() };
-    const problem = problemOf(entry);
-    if (problem) return Promise.reject(problem);
-    const result = this.outbox.add(entry);
-    this.flushOutbox();
-    return result;
-  }
-
-  /** Checks the message and the file, uploads the file once, then sends the message naming it. */
-  private async uploadAndSend(
-    chatId: string,
-    file: FileBody,
-    options: SendFileOptions & { clientMsgId: string },
-  ): Promise<SendResult> {
-    const { clientMsgId, caption = "", replyTo } = options;
-    const message: Omit<OutboxEntry, "attachment"> = { chatId, clientMsgId, body: caption, kind: "attachment" };
-    if (replyTo !== undefined) message.replyTo = replyTo;
-    // The message is checked before the upload: a caption too long must not cost an upload.
-    const problem = problemOf({ ...message, attachment: PLACEHOLDER_ATTACHMENT });
-    if (problem) throw problem;
-    const checked = await checkFile(file, options, this.fileLimits);
-    let attachment: OutboxEntry["attachment"];
-    try {
-      attachment = await this.api.uploadAttachment(chatId, checked.blob, {
-        name: checked.name,
-        contentType: checked.contentType,
-        onProgress: options.onProgress,
-      });
-    } catch (err) {
-      if (err instanceof ChatApiError && err.code !== "network") throw new ProtocolError(err.code, err.message);
-      throw err;
-    }
-    return this.submit({ ...message, attachment }, { clientMsgId });
+    return this.sends.submit(send, options.clientMsgId);
   }
 
   private flushOutbox(): void {
-    if (!this.live) return;
-    for (const entry of this.outbox.takeUnsent(this.connection.current)) {
-      const id = `s:${++this.nextId}`;
-      const { chatId, clientMsgId } = entry;
-      if (!this.connection.send(sendFrameOf(entry, id))) {
-        this.outbox.markUnsent(chatId, clientMsgId);
-        return;
-      }
-      this.requests.set(id, { kind: "send", chatId, clientMsgId });
-    }
-  }
-
-  private flushReceived(): void {
-    if (!this.live) return;
-    for (const chatId of this.receivedDue) {
-      const seq = this.cursors.get(chatId);
-      if (seq > 0 && seq > (this.receivedSent.get(chatId) ?? 0)) {
-        if (!this.connection.send({ type: "received", chatId, seq })) return;
-        this.receivedSent.set(chatId, seq);
-      }
-      this.receivedDue.delete(chatId);
-    }
-  }
-
-  private flushReads(): void {
-    if (!this.live) return;
-    for (const [chatId, seq] of this.readWanted) {
-      if (!this.connection.send({ type: "read", chatId, seq })) return;
-      this.readSent.set(chatId, seq);
-      this.readWanted.delete(chatId);
-    }
+    this.sends.flush();
   }
 
   private retryLater(): void {
@@ -537,7 +392,7 @@ export class ChatClient extends Emitter<ChatEvents> {
     this.retryTimer = setTimeout(
       () => {
         this.retryTimer = null;
-        for (const chatId of [...this.catchUpWanted]) this.catchUp(chatId);
+        this.catchUps.flush();
         this.flushOutbox();
       },
       RETRY_MS + Math.random() * RETRY_MS,
@@ -548,23 +403,4 @@ export class ChatClient extends Emitter<ChatEvents> {
     this.connState = event.state;
     this.emit("state", event);
   }
-}
-
-/** Why the server would refuse this send (as a `ProtocolError`), or null. */
-function problemOf(entry: OutboxEntry): ProtocolError | null {
-  const check = sendFrame.safeParse(sendFrameOf(entry));
-  if (check.success) return null;
-  return new ProtocolError(isBodyTooLarge(check.error) ? "too_large" : "bad_request", describeIssues(check.error));
-}
-
-/** The `send` frame of an outbox entry (a text has no `kind`, as in v1; a file is named by its id). */
-function sendFrameOf(entry: OutboxEntry, id?: string): SendFrame {
-  const { chatId, clientMsgId, body, kind, target, replyTo, attachment } = entry;
-  const frame: SendFrame = { type: "send", chatId, clientMsgId, body };
-  if (id !== undefined) frame.id = id;
-  if (kind !== undefined) frame.kind = kind;
-  if (target !== undefined) frame.target = target;
-  if (replyTo !== undefined) frame.replyTo = replyTo;
-  if (attachment !== undefined) frame.attachment = { id: attachment.id };
-  return frame;
 }

@@ -37,6 +37,30 @@ export interface ConnectionOptions {
   onError: (message: string) => void;
 }
 
+/** The connection of one device: `GET /v1/connect?device=…&token=…` at `baseUrl` (http → ws). */
+export function deviceConnection(
+  options: {
+    baseUrl: string;
+    deviceId: string;
+    getToken: () => Promise<string>;
+    createSocket?: SocketFactory;
+    backoff?: Partial<BackoffOptions>;
+    pingIntervalMs?: number;
+  },
+  handlers: Pick<ConnectionOptions, "onFrame" | "onClose" | "onConnecting" | "onError">,
+): Connection {
+  const wsBase = options.baseUrl.replace(/^http/, "ws");
+  const device = encodeURIComponent(options.deviceId);
+  return new Connection({
+    url: (token) => `${wsBase}/v1/connect?device=${device}&token=${encodeURIComponent(token)}`,
+    getToken: options.getToken,
+    createSocket: options.createSocket ?? ((url: string) => new WebSocket(url)),
+    backoff: { baseMs: options.backoff?.baseMs ?? 500, maxMs: options.backoff?.maxMs ?? 30_000 },
+    pingIntervalMs: options.pingIntervalMs ?? DEFAULT_PING_INTERVAL_MS,
+    ...handlers,
+  });
+}
+
 const OPEN = 1;
 /** Close code of a socket replaced by a newer connection of the same device. */
 export const REPLACED_CLOSE_CODE = 4000;

@@ -4,6 +4,7 @@
  */
 import type { ErrorCode } from "../protocol/errors";
 import type { Message, ReceiptStatus } from "../protocol/frames";
+import type { HiddenRow } from "./hidden-rows";
 
 export type TickStatus = "sent" | "delivered" | "read";
 export type ConnectionState = "connecting" | "open" | "closed";
@@ -13,6 +14,12 @@ export interface TickEvent {
   seq: number;
   clientMsgId: string;
   status: TickStatus;
+}
+
+/** Every own message of a chat up to `delivered` is delivered, up to `read` read (0: none). */
+export interface Watermarks {
+  delivered: number;
+  read: number;
 }
 
 export interface StateEvent {
@@ -33,8 +40,18 @@ export interface ClientErrorEvent {
 export interface ChatEvents {
   /** A message, delivered once, in seq order per chat (own messages included, after their ack). */
   message: Message;
+  /**
+   * A run of seqs `seq..through` this user may not see (a group's history from before it
+   * joined), delivered in seq order like messages; apply it to the chat's `MessageView`.
+   */
+  hidden: HiddenRow;
   /** An own message's tick moved forward: sent → delivered → read. */
   tick: TickEvent;
+  /**
+   * A chat's watermarks moved forward (a `receipt` frame, or the `receipts` of `ready` or
+   * `listChats` after a reload): what `tickOf` answers for any own message changed.
+   */
+  watermarks: { chatId: string } & Watermarks;
   /** A `receipt` frame as is: every own message up to seq reached status (watermark). */
   receipt: { chatId: string; seq: number; status: ReceiptStatus; by?: string };
   /** Another device of this user read the chat up to seq. */

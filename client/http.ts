@@ -16,13 +16,17 @@ import type {
   MessageReceipts,
   muteBody,
   Presence,
+  PrivacySettings,
   pushSubscriptionBody,
   Role,
   setRoleBody,
+  settingsPatchBody,
 } from "../protocol/http";
 import { postFile, type UploadProgress } from "./upload";
 
-export type { ChatDetails, ChatSummary, HistoryPage, HistoryQuery, Presence } from "../protocol/http";
+export type { ChatDetails, ChatSummary, HistoryPage, HistoryQuery, Presence, PrivacySettings } from "../protocol/http";
+/** `PATCH /v1/me/settings`: any of the settings. */
+export type SettingsPatch = z.input<typeof settingsPatchBody>;
 /** Message info: who holds and who has read one message. */
 export type Receipts = MessageReceipts;
 /** A push subscription as a browser's `PushSubscription.toJSON()` gives it (`expirationTime` is ignored). */
@@ -116,6 +120,33 @@ export class ChatApi {
     return this.request("GET", `/v1/users/${encodeURIComponent(userId)}/presence`);
   }
 
+  /**
+   * Blocks `userId`: its sends into the direct chat with the caller are refused (`forbidden`), it
+   * gets no typing, presence or receipts from the caller. Groups are unaffected.
+   */
+  async block(userId: string): Promise<void> {
+    await this.request("PUT", this.blockPath(userId));
+  }
+
+  async unblock(userId: string): Promise<void> {
+    await this.request("DELETE", this.blockPath(userId));
+  }
+
+  /** The users the caller blocked, sorted. */
+  async blocks(): Promise<string[]> {
+    return (await this.request<{ userIds: string[] }>("GET", "/v1/blocks")).userIds;
+  }
+
+  /** The caller's privacy settings: who sees its last seen, and whether its reads give blue ticks. */
+  settings(): Promise<PrivacySettings> {
+    return this.request("GET", "/v1/me/settings");
+  }
+
+  /** Changes any of the privacy settings; answers all of them as they now stand. */
+  updateSettings(patch: SettingsPatch): Promise<PrivacySettings> {
+    return this.request("PATCH", "/v1/me/settings", patch);
+  }
+
   /** The server's VAPID public key (base64url) for `PushManager.subscribe`; `not_found` where push is off. */
   async pushKey(): Promise<string> {
     return (await this.request<{ publicKey: string }>("GET", "/v1/push/key")).publicKey;
@@ -176,6 +207,10 @@ export class ChatApi {
       return blob.slice(range.offset, end, blob.type);
     }
     return blob;
+  }
+
+  private blockPath(userId: string): string {
+    return `/v1/users/${encodeURIComponent(userId)}/block`;
   }
 
   private devicePushPath(deviceId: string): string {

@@ -4,10 +4,21 @@
  * holds; the server's history rows show the same state (`edited`, `deleted`, `reactions`), so
  * a device that syncs "after X" and applies what it gets holds what a fresh page would show.
  *
+ * In a group, seqs this user may not see come as hidden rows (`kind: "hidden"`, `seq..through`);
+ * the view joins the parts of one run (pages clip them) and shows one marker per run.
+ *
  *   const view = new MessageView();
- *   client.on("message", (m) => { view.apply(m); render(view.rows()); });
+ *   client.on("message", (m) => { view.apply(m); render(view.shown()); });
+ *   client.on("hidden", (run) => { view.apply(run); render(view.shown()); });
  */
 import type { Message } from "../protocol/frames";
+import { type HiddenRow, isHidden, type LogRow } from "./hidden-rows";
+
+/**
+ * A row a conversation shows: a message, or the marker of a run of seqs `seq..through` this
+ * user may not see (e.g. "Messages before you joined are hidden"), one per run.
+ */
+export type ViewRow = Message | HiddenRow;
 
 /**
  * The rows of one chat, by seq. Entries may arrive in any order of pages and pushes, and more
@@ -19,16 +30,22 @@ export class MessageView {
   /** Each seq as it last arrived (a deleted message's text and its edits' text erased). */
   private readonly received = new Map<number, Message>();
   /** The rows as shown: `received` with the changes held applied. */
-  private readonly shown = new Map<number, Message>();
+  private readonly showing = new Map<number, Message>();
   /** The seqs of the change entries held, by the seq of the message they change, ascending. */
   private readonly changes = new Map<number, number[]>();
   /** The seqs of the messages known to be deleted. */
   private readonly deleted = new Set<number>();
+  /** The runs of hidden seqs held, joined, by their first seq. */
+  private readonly hidden = new Map<number, HiddenRow>();
 
-  /** Applies log rows (pushed messages or history pages). A row seen before is replaced by the newer copy. */
-  apply(...messages: Message[]): void {
-    for (const m of messages) {
-      if (m.target === undefined) {
+  /**
+   * Applies log rows (pushed messages, history pages, hidden runs). A row seen before is
+   * replaced by the newer copy; a hidden row joins the run it is part of.
+   */
+  apply(...rows: LogRow[]): void {
+    for (const m of rows) {
+      if (isHidden(m)) this.hide(m);
+      else if (m.target === undefined) {
         // Deleting is final: a copy that shows the message is older than the delete held here.
         if (this.received.get(m.seq)?.deleted && !m.deleted) continue;
         this.received.set(m.seq, { ...m });
@@ -41,17 +58,57 @@ export class MessageView {
 
   /** The row at `seq`, with everything held applied to it. */
   get(seq: number): Message | undefined {
-    return this.shown.get(seq);
+    return this.showing.get(seq);
   }
 
-  /** Every row held, in seq order: edits, deletes and reactions included, as `history` returns them. */
+  /**
+   * Every message held, in seq order: edits, deletes and reactions included, as `history`
+   * returns them (hidden runs apart: see `hiddenRuns`).
+   */
   rows(): Message[] {
-    return [...this.shown.values()].sort((a, b) => a.seq - b.seq);
+    return [...this.showing.values()].sort((a, b) => a.seq - b.seq);
   }
 
-  /** The rows a conversation shows: texts, attachments and system messages, changes applied. */
+  /** The messages a conversation shows: texts, attachments and system messages, changes applied. */
   visible(): Message[] {
     return this.rows().filter((m) => m.kind === "text" || m.kind === "attachment" || m.kind === "system");
+  }
+
+  /** The runs of seqs this user may not see, each joined from its parts, in seq order. */
+  hiddenRuns(): HiddenRow[] {
+    return [...this.hidden.values()].sort((a, b) => a.seq - b.seq);
+  }
+
+  /** The hidden run that holds `seq`, if any. */
+  hiddenAt(seq: number): HiddenRow | undefined {
+    for (const run of this.hidden.values()) if (run.seq <= seq && seq <= run.through) return run;
+    return undefined;
+  }
+
+  /** What a conversation shows, in seq order: `visible()` and one `hidden` marker per run. */
+  shown(): ViewRow[] {
+    const rows: ViewRow[] = [...this.visible(), ...this.hidden.values()];
+    return rows.sort((a, b) => a.seq - b.seq);
+  }
+
+  /** The last seq held: a message's, or the end of a hidden run (0 when nothing is held). */
+  lastSeq(): number {
+    let last = this.rows().at(-1)?.seq ?? 0;
+    for (const run of this.hidden.values()) last = Math.max(last, run.through);
+    return last;
+  }
+
+  /** Joins a hidden row to the runs held: parts that touch or overlap are one run. */
+  private hide(row: HiddenRow): void {
+    let seq = row.seq;
+    let through = Math.max(row.seq, row.through);
+    for (const [start, run] of [...this.hidden]) {
+      if (start > through + 1 || run.through < seq - 1) continue;
+      seq = Math.min(seq, start);
+      through = Math.max(through, run.through);
+      this.hidden.delete(start);
+    }
+    this.hidden.set(seq, { chatId: row.chatId, seq, kind: "hidden", through });
   }
 
   private applyChange(change: Message, target: number): void {
@@ -73,7 +130,7 @@ export class MessageView {
       return;
     }
     seqs.push(change.seq);
-    const held = this.shown.get(target);
+    const held = this.showing.get(target);
     if (held) this.showRow(target, held, [change]);
     for (const s of change.kind === "delete" ? seqs : [change.seq]) this.show(s, target);
   }
@@ -94,7 +151,7 @@ export class MessageView {
   private showRow(seq: number, from: Message, changes: Message[]): void {
     const row = { ...from };
     for (const change of changes) changeRow(row, change);
-    this.shown.set(seq, row);
+    this.showing.set(seq, row);
     if (row.deleted) {
       this.deleted.add(seq);
       // Deleting is final: the text a device held is dropped, not only hidden.
@@ -109,7 +166,7 @@ export class MessageView {
       entry = { ...entry, body: "" };
       this.received.set(seq, entry);
     }
-    this.shown.set(seq, entry);
+    this.showing.set(seq, entry);
   }
 }
 

@@ -1,0 +1,27 @@
+/**
+ * Hidden rows (v1.1 privacy): in a group, history a member may not see (from before it joined,
+ * or while it was out) comes back as one row per run of seqs, `seq..through`, clipped to the
+ * page, so seqs stay gapless. The SDK treats such a row as holding every seq of its run.
+ */
+import type { Message } from "../protocol/frames";
+
+/** The seqs `seq..through` of a chat that this user may not see: one row per run (or part of one). */
+export interface HiddenRow {
+  chatId: string;
+  seq: number;
+  kind: "hidden";
+  /** The last seq of the run (at least `seq`). */
+  through: number;
+}
+
+/** A row of a chat's log as history pages and pushes give it. */
+export type LogRow = Message | HiddenRow;
+
+export function isHidden(row: LogRow): row is HiddenRow {
+  return row.kind === "hidden";
+}
+
+/** The last seq a row holds: its own, or the end of a hidden run. */
+export function lastSeqOf(row: LogRow): number {
+  return isHidden(row) ? Math.max(row.seq, row.through) : row.seq;
+}
