@@ -74,6 +74,7 @@ export interface DeliveryAnswer {
 export interface DeliveryResult {
   userId: string;
   answer?: DeliveryAnswer;
+  /** The error's name, when the delivery failed. */
   error?: string;
 }
 

@@ -19,7 +19,8 @@ export async function deliverEach(
     try {
       results.push({ userId, answer: (await deliverOne(userId, delivery)) ?? {} });
     } catch (err) {
-      results.push({ userId, error: String(err) });
+      // The name only: it is logged, and an error's message may quote what was delivered.
+      results.push({ userId, error: err instanceof Error ? err.name : "error" });
     }
   });
   return results;

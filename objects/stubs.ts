@@ -23,13 +23,26 @@ export function relayStub(env: Env, chatId: string, shard: number) {
 
 const USER_HEADER = "X-Chat-User";
 const DEVICE_HEADER = "X-Chat-Device";
+const REQUEST_HEADER = "X-Chat-Request";
 
 /** Forwards an authenticated upgrade to the user's object, naming user and device. */
-export function forwardUpgrade(env: Env, request: Request, userId: string, deviceId: string): Promise<Response> {
+export function forwardUpgrade(
+  env: Env,
+  request: Request,
+  userId: string,
+  deviceId: string,
+  requestId: string,
+): Promise<Response> {
   const headers = new Headers(request.headers);
   headers.set(USER_HEADER, userId);
   headers.set(DEVICE_HEADER, deviceId);
+  headers.set(REQUEST_HEADER, requestId);
   return userStub(env, userId).fetch(new Request(request.url, { method: "GET", headers }));
+}
+
+/** The request id of a forwarded upgrade, for the socket's log lines. */
+export function upgradeRequestId(request: Request): string | undefined {
+  return request.headers.get(REQUEST_HEADER) ?? undefined;
 }
 
 /** Who a forwarded upgrade is for; null when it is not one. */

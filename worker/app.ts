@@ -1,8 +1,10 @@
 /** The Worker's hono app: health, dev tokens, then authentication in front of every other route. */
 import { Hono } from "hono";
+import { errorFields, logEvent } from "../objects/log-event";
 import { authConfigOf, authConfigured, authenticate, tokenOf } from "./auth";
 import { type AppEnv, errorResponse } from "./http";
 import { originGuard } from "./origin";
+import { requestLog } from "./request-log";
 import { attachmentRoutes } from "./routes/attachments";
 import { chatRoutes } from "./routes/chats";
 import { connectRoutes } from "./routes/connect";
@@ -13,6 +15,8 @@ import { blockRoutes, userRoutes } from "./routes/users";
 
 export const app = new Hono<AppEnv>();
 
+// First, so that every answer (health, preflights, 404s, errors) carries X-Request-Id and is logged.
+app.use(requestLog);
 app.get("/health", (c) => c.json({ ok: true }));
 app.route("/v1/dev", devRoutes);
 
@@ -24,7 +28,10 @@ app.use("/v1/*", async (c, next) => {
     return errorResponse(c, "internal", "authentication is not configured (JWT_SECRET, JWT_JWKS or JWT_JWKS_URL)");
   }
   const auth = await authenticate(tokenOf(c.req.raw), config);
-  if (!auth.ok) return errorResponse(c, "unauthorized", auth.message);
+  if (!auth.ok) {
+    logEvent("warn", "auth_failed", { source: "Worker", requestId: c.get("requestId"), reason: auth.message });
+    return errorResponse(c, "unauthorized", auth.message);
+  }
   c.set("userId", auth.userId);
   await next();
 });
@@ -39,6 +46,6 @@ app.route("/v1/me", meRoutes);
 
 app.notFound((c) => errorResponse(c, "not_found", "no such route"));
 app.onError((err, c) => {
-  console.error("unhandled error", err);
+  logEvent("error", "unexpected_error", { source: "Worker", requestId: c.get("requestId"), ...errorFields(err) });
   return errorResponse(c, "internal", "internal error");
 });

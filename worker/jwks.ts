@@ -5,6 +5,7 @@
  * cached per isolate for 10 minutes; an unknown `kid` fetches again, but no URL is fetched more
  * than once a minute, whatever the outcome, and concurrent requests share one fetch.
  */
+import { logEvent } from "../objects/log-event";
 
 export const JWKS_ALGS = ["RS256", "ES256"] as const;
 export type JwksAlg = (typeof JWKS_ALGS)[number];
@@ -57,9 +58,9 @@ function inlineKeys(text: string): PublicJwk[] {
     let keys: PublicJwk[] = [];
     try {
       keys = usableKeys(JSON.parse(text));
-      if (keys.length === 0) console.error("JWT_JWKS has no RS256 or ES256 signing key");
+      if (keys.length === 0) configError("JWT_JWKS has no RS256 or ES256 signing key");
     } catch (err) {
-      console.error(`JWT_JWKS is not a JWKS document: ${reasonOf(err)}`);
+      configError(`JWT_JWKS is not a JWKS document: ${reasonOf(err)}`);
     }
     inline = { text, keys };
   }
@@ -101,11 +102,11 @@ async function refresh(url: string, entry: Remote, now: () => number, timeoutMs:
     }
     if (!res.ok) throw new Error(`HTTP ${res.status}`);
     const keys = usableKeys(await res.json());
-    if (keys.length === 0) console.error(`JWKS at ${url} has no RS256 or ES256 signing key`);
+    if (keys.length === 0) configError("the JWKS has no RS256 or ES256 signing key", url);
     entry.keys = keys;
     entry.fetchedAt = now();
   } catch (err) {
-    console.error(`JWKS fetch from ${url} failed: ${reasonOf(err)}`);
+    configError(`the JWKS fetch failed: ${reasonOf(err)}`, url);
   }
 }
 
@@ -113,6 +114,11 @@ function isSafeUrl(url: string): boolean {
   const u = new URL(url);
   if (u.protocol === "https:") return true;
   return u.protocol === "http:" && ["localhost", "127.0.0.1", "[::1]"].includes(u.hostname);
+}
+
+/** A JWKS problem: the document and its URL are the operator's settings, so its error text may be logged. */
+function configError(reason: string, configUrl?: string): void {
+  logEvent("error", "config_error", { source: "Worker", reason, configUrl });
 }
 
 function reasonOf(err: unknown): string {

@@ -7,6 +7,7 @@
 import { and, asc, eq, inArray, lt } from "drizzle-orm";
 import { type AttachmentInfo, newAttachmentId, UPLOAD_TTL_MS } from "../../protocol";
 import { type AttachmentBuckets, attachmentBucket } from "../attachment-bucket";
+import { errorFields, logEvent } from "../log-event";
 import { type Outcome, ok, refuse } from "../outcome";
 import type { ChatDb } from "./log";
 import * as schema from "./schema";
@@ -119,7 +120,8 @@ export class ChatAttachments {
         await attachmentBucket(this.buckets, chatId).delete(batch.map((id) => attachmentKey(chatId, id)));
         this.db.update(a).set({ stored: false }).where(inArray(a.id, batch)).run();
       } catch (err) {
-        console.error(`chat ${chatId}: deleting ${batch.length} attachments failed`, String(err));
+        const where = { source: "ChatObject", chatId, count: batch.length, during: "deleting attachments" } as const;
+        logEvent("error", "unexpected_error", { ...where, ...errorFields(err) });
         this.wakeAt(Date.now() + 60_000);
       }
     }

@@ -29,6 +29,7 @@ import type {
   SendItem,
   Watermarks,
 } from "../contracts";
+import { errorFields, logEvent } from "../log-event";
 import { NOT_A_MEMBER, type Outcome, ok, refuse } from "../outcome";
 import { settingsOf } from "../settings";
 import { type ChangeStatements, changeStatements } from "./changes";
@@ -445,9 +446,10 @@ export class ChatObject extends DurableObject<Env> {
     if (answer.parked !== undefined) this.parked.park(userId, answer.parked, answer.push === true, lastSeq);
     const member = this.chat?.members.get(userId);
     if (!answer.marks || !this.chat || !member) return;
-    this.receipts
-      .mark(this.chat, member, answer.marks)
-      .catch((err) => console.error(`chat ${this.chat?.chatId}: receipts of ${userId} not recorded`, String(err)));
+    this.receipts.mark(this.chat, member, answer.marks).catch((err) => {
+      const where = { source: "ChatObject", chatId: this.chat?.chatId, userId, during: "receipts" } as const;
+      logEvent("error", "unexpected_error", { ...where, ...errorFields(err) });
+    });
   }
 
   private pushTo(userIds: string[], frames: ServerFrame[]): Promise<void> {

@@ -8,6 +8,7 @@
  */
 import type { Message } from "../../protocol";
 import type { Delivery, DeliveryAnswer, DeliveryResult } from "../contracts";
+import { logEvent } from "../log-event";
 import type { ChatState } from "./chat-core";
 
 /** A delivery of `messages` from `chat`. */
@@ -91,6 +92,7 @@ export class Fanout {
   /** Takes in a round's results; answers whether every member got it. */
   private settle(chatId: string, results: DeliveryResult[], lastSeq: number): boolean {
     let allOk = true;
+    const failed: DeliveryResult[] = [];
     for (const r of results) {
       if (r.answer) {
         this.failed.delete(r.userId);
@@ -98,8 +100,20 @@ export class Fanout {
       } else {
         allOk = false;
         this.failed.add(r.userId);
-        console.warn(`chat ${chatId}: delivery to ${r.userId} failed`, r.error ?? "");
+        failed.push(r);
       }
+    }
+    // One line per round, however many members it missed.
+    const first = failed[0];
+    if (first) {
+      const fields = {
+        source: "ChatObject",
+        chatId,
+        count: failed.length,
+        peerId: first.userId,
+        error: first.error,
+      } as const;
+      logEvent("warn", "delivery_failed", fields);
     }
     return allOk;
   }

@@ -11,6 +11,7 @@ import {
   type SystemEvent,
   systemBody,
 } from "../../protocol";
+import { errorFields, logEvent } from "../log-event";
 import { type Outcome, ok, refuse } from "../outcome";
 import type { ChatCore, ChatState } from "./chat-core";
 import { deliveryOf } from "./fanout";
@@ -195,7 +196,8 @@ export class GroupAdmin {
       await this.chat.deliver(userId, delivery);
       this.farewells.delete(userId);
     } catch (err) {
-      console.warn(`chat ${chat.chatId}: farewell to ${userId} failed`, String(err));
+      const where = { source: "ChatObject", chatId: chat.chatId, peerId: userId, during: "farewell" } as const;
+      logEvent("warn", "delivery_failed", { ...where, ...errorFields(err) });
       if (chat.members.has(userId)) return;
       this.farewells.set(userId, messages);
       this.chat.scheduleRetry();

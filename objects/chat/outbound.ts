@@ -6,6 +6,7 @@
 import type { ServerFrame } from "../../protocol";
 import type { Delivery, DeliveryAnswer, DeliveryResult } from "../contracts";
 import { deliverEach } from "../deliver-each";
+import { errorFields, logEvent } from "../log-event";
 import { mapLimit } from "../map-limit";
 import { relayStub, userStub } from "../stubs";
 
@@ -48,7 +49,7 @@ export class Outbound {
       try {
         await userStub(this.env, userId).push(frames);
       } catch (err) {
-        console.warn(`chat ${chatId}: push to ${userId} failed`, String(err));
+        logEvent("warn", "delivery_failed", { source: "ChatObject", chatId, peerId: userId, ...errorFields(err) });
       }
     });
   }

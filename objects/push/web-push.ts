@@ -13,10 +13,11 @@ export interface StoredSubscription {
   auth: string;
 }
 
+/** `why` is safe to log: an HTTP status, a fixed description or an error's name. */
 export type PushOutcome =
   | { kind: "sent" }
   /** 404 or 410: the subscription is gone. */
-  | { kind: "gone" }
+  | { kind: "gone"; why: string }
   /** 429, 5xx, a timeout or a network failure: again after `afterMs` at the earliest. */
   | { kind: "retry"; afterMs: number | null; why: string }
   /** Any other answer: trying again would not help. */
@@ -62,12 +63,13 @@ export async function sendPush(
       signal: AbortSignal.timeout(options.timeoutMs),
     });
   } catch (err) {
-    return { kind: "retry", afterMs: null, why: String(err) };
+    // The name only: a fetch error's message may quote the endpoint, whose path is a capability.
+    return { kind: "retry", afterMs: null, why: err instanceof Error ? err.name : "network failure" };
   }
   // The body is not needed; cancelling it frees the connection.
   await response.body?.cancel().catch(() => {});
   if (response.ok) return { kind: "sent" };
-  if (response.status === 404 || response.status === 410) return { kind: "gone" };
+  if (response.status === 404 || response.status === 410) return { kind: "gone", why: `HTTP ${response.status}` };
   if (response.status === 429 || response.status >= 500) {
     return {
       kind: "retry",

@@ -10,6 +10,7 @@ import {
   type SendFrame,
 } from "../../protocol";
 import type { PresenceFrame } from "../contracts";
+import { logEvent } from "../log-event";
 import type { Outcome, Refusal } from "../outcome";
 import type { Settings } from "../settings";
 import type { chatStub } from "../stubs";
@@ -67,7 +68,19 @@ export async function handleFrame(
 async function onSend(user: FrameContext, ws: WebSocket, socket: SocketState, frame: SendFrame): Promise<void> {
   if (!user.sendLimit.take()) {
     // A client that ignores `rate_limited` and keeps sending is a flood: it loses its socket.
-    if (user.floods.refuse(ws) > user.settings.floodCloseAfter) return ws.close(1008, "flood: too many refused sends");
+    const refused = user.floods.refuse(ws);
+    const who = {
+      source: "UserObject",
+      requestId: socket.requestId,
+      userId: socket.userId,
+      deviceId: socket.deviceId,
+    } as const;
+    if (refused > user.settings.floodCloseAfter) {
+      logEvent("warn", "flood_closed", { ...who, count: refused, closeCode: 1008 });
+      return ws.close(1008, "flood: too many refused sends");
+    }
+    // One line per run of refusals, not one per refused send.
+    if (refused === 1) logEvent("warn", "rate_limited", who);
     return sendError(ws, { code: "rate_limited", message: RATE_LIMITED_MESSAGE }, frame.id);
   }
   const { clientMsgId, body, kind, target, replyTo, attachment } = frame;

@@ -9,6 +9,7 @@
  */
 import { directChatMembers, type Message, systemEventOf } from "../../protocol";
 import type { Delivery, DeliveryAnswer } from "../contracts";
+import { errorFields, logEvent } from "../log-event";
 import { mapLimit } from "../map-limit";
 import type { OwnCopies } from "../own-copies";
 import type { chatStub } from "../stubs";
@@ -80,7 +81,13 @@ export class Inbound {
     };
     for (const { message, deviceId } of sent) this.host.ownCopies.note(message, deviceId);
     this.withChatLock(chatId, () => this.receive(userId, delivery)).catch((err) =>
-      console.error(`user ${userId}: own messages in ${chatId} not recorded`, String(err)),
+      logEvent("error", "unexpected_error", {
+        source: "UserObject",
+        userId,
+        chatId,
+        during: "own messages",
+        ...errorFields(err),
+      }),
     );
   }
 
@@ -103,7 +110,13 @@ export class Inbound {
         });
       } catch (err) {
         // The chat stays parked in the inbox: the next connect asks again.
-        console.warn(`user ${userId}: resuming ${chatId} failed`, String(err));
+        logEvent("warn", "unexpected_error", {
+          source: "UserObject",
+          userId,
+          chatId,
+          during: "resume",
+          ...errorFields(err),
+        });
       }
     });
   }
@@ -125,7 +138,13 @@ export class Inbound {
         });
       } catch (err) {
         // The list shows what the inbox knows; the next one asks again.
-        console.warn(`user ${userId}: refreshing ${chatId} failed`, String(err));
+        logEvent("warn", "unexpected_error", {
+          source: "UserObject",
+          userId,
+          chatId,
+          during: "refresh",
+          ...errorFields(err),
+        });
       }
     });
   }

@@ -5,6 +5,7 @@
  */
 import { directChatId, type PrivacySettings } from "../../protocol";
 import type { PresenceFrame } from "../contracts";
+import { errorFields, logEvent } from "../log-event";
 import { mapLimit } from "../map-limit";
 import { type Outcome, ok, refuse } from "../outcome";
 import { chatStub, userStub } from "../stubs";
@@ -113,7 +114,10 @@ export class PresenceService {
         .then((still) => {
           if (!still) presence.removeWatcher(watcher);
         })
-        .catch((err) => console.warn(`user ${userId}: presence to ${watcher} failed`, String(err)));
+        .catch((err) => {
+          const where = { source: "UserObject", userId, peerId: watcher, during: "presence" } as const;
+          logEvent("warn", "delivery_failed", { ...where, ...errorFields(err) });
+        });
     }
   }
 

@@ -10,6 +10,7 @@
 import { and, asc, eq, isNotNull, lte } from "drizzle-orm";
 import type { DrizzleSqliteDODatabase } from "drizzle-orm/durable-sqlite";
 import { type Message, READABLE_KINDS } from "../../protocol";
+import { logEvent } from "../log-event";
 import { mapLimit } from "../map-limit";
 import { type Outcome, ok, refuse } from "../outcome";
 import { fromBase64url, type VapidKey } from "../push/vapid";
@@ -176,7 +177,10 @@ export class Pushes {
     if (due.length > 0) {
       const key = await this.host.vapidKey();
       if (!key) {
-        console.error("push: VAPID_PRIVATE_KEY is not set or not a P-256 key; pushes are dropped");
+        logEvent("error", "config_error", {
+          source: "UserObject",
+          reason: "VAPID_PRIVATE_KEY is not set or not a P-256 key; pushes are dropped",
+        });
         db.delete(p).where(isNotNull(p.payload)).run();
       } else {
         await this.sendAll(due, key, now);
@@ -212,6 +216,12 @@ export class Pushes {
       outcomes.push({ row, outcome });
     });
     const sentAt = Date.now();
+    const pushFields = (row: (typeof due)[number]) => ({
+      source: "UserObject" as const,
+      deviceId: row.deviceId,
+      chatId: row.chatId,
+      pushOrigin: originOf(subs.get(row.deviceId)?.endpoint),
+    });
     for (const { row, outcome } of outcomes) {
       const where = and(eq(p.deviceId, row.deviceId), eq(p.chatId, row.chatId));
       // A newer message queued while this one was on its way: it goes next, after the interval.
@@ -220,7 +230,7 @@ export class Pushes {
       switch (outcome.kind) {
         case "sent":
         case "refused":
-          if (outcome.kind === "refused") console.warn(`push to ${row.deviceId} refused: ${outcome.why}`);
+          if (outcome.kind === "refused") logEvent("warn", "push_refused", { ...pushFields(row), reason: outcome.why });
           db.update(p)
             .set(
               replaced
@@ -231,12 +241,14 @@ export class Pushes {
             .run();
           break;
         case "gone":
+          logEvent("info", "push_gone", { ...pushFields(row), reason: outcome.why });
           this.unsubscribe(row.deviceId);
           break;
         case "retry": {
           const backoff = Math.min(2 ** row.attempts * 2_000, 10 * 60_000);
           const dueAt = sentAt + Math.max(backoff, outcome.afterMs ?? 0);
-          console.warn(`push to ${row.deviceId} failed (${outcome.why}); again in ${dueAt - sentAt} ms`);
+          const retryInMs = dueAt < row.expiresAt ? dueAt - sentAt : undefined;
+          logEvent("warn", "push_failed", { ...pushFields(row), reason: outcome.why, retryInMs });
           if (dueAt >= row.expiresAt) db.update(p).set({ payload: null }).where(where).run();
           else
             db.update(p)
@@ -298,4 +310,14 @@ export function payloadOf(m: Message, groupTitle: string | null): PushPayload {
   const payload: PushPayload = { chatId: m.chatId, seq: m.seq, sender: m.sender, kind: m.kind, body };
   if (groupTitle !== null) payload.title = groupTitle;
   return payload;
+}
+
+/** The origin of a push endpoint; its path is the subscription's capability and is not logged. */
+function originOf(endpoint: string | undefined): string | undefined {
+  if (!endpoint) return undefined;
+  try {
+    return new URL(endpoint).origin;
+  } catch {
+    return undefined;
+  }
 }

@@ -7,6 +7,7 @@
  */
 import type { ReceiptStatus } from "../../protocol";
 import type { Outcome, Watermarks } from "../contracts";
+import { errorFields, logEvent } from "../log-event";
 
 /** The frame a receipt came from, to answer it with an error when the chat refuses. */
 export interface ReceiptWaiter {
@@ -88,7 +89,13 @@ export class ReceiptQueue {
         try {
           result = await this.mark(chatId, p.userId, { delivered: p.delivered, read: p.read });
         } catch (err) {
-          console.error(`receipts for ${chatId} failed`, String(err));
+          logEvent("error", "unexpected_error", {
+            source: "UserObject",
+            userId: p.userId,
+            chatId,
+            during: "receipts",
+            ...errorFields(err),
+          });
           result = { ok: false, code: "internal", message: "the receipt could not be recorded; send it again" };
         }
         this.done(chatId, result, p.waiters);

@@ -7,6 +7,7 @@
  */
 import type { Message } from "../../protocol";
 import type { Ack, Outcome, SendItem } from "../contracts";
+import { errorFields, logEvent } from "../log-event";
 import { takesOwnCopy } from "../own-copies";
 
 export type SendBatchFn = (chatId: string, userId: string, items: SendItem[]) => Promise<Outcome<Outcome<Ack>[]>>;
@@ -53,7 +54,13 @@ export class SendQueue {
           batch.map((p) => p.item),
         );
       } catch (err) {
-        console.error(`send to ${chatId} failed`, String(err));
+        logEvent("error", "unexpected_error", {
+          source: "UserObject",
+          userId,
+          chatId,
+          during: "send",
+          ...errorFields(err),
+        });
         results = { ok: false, code: "internal", message: "the chat could not store the message; resend it" };
       }
       const fresh: { message: Message; deviceId: string }[] = [];

@@ -9,6 +9,8 @@ export interface SocketState {
   lastHeard: number;
   /** The users whose presence this device watches. */
   watching: string[];
+  /** The upgrade's request id, on the socket's log lines. */
+  requestId?: string;
 }
 
 export function stateOf(ws: WebSocket): SocketState | null {

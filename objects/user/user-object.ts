@@ -18,12 +18,13 @@ import {
   type ServerFrame,
 } from "../../protocol";
 import type { ChatSummary, Delivery, DeliveryAnswer, PresenceFrame, Watermarks } from "../contracts";
+import { errorFields, logEvent } from "../log-event";
 import { type Outcome, ok, refuse } from "../outcome";
 import { OwnCopies } from "../own-copies";
 import { loadVapidKey, type VapidKey } from "../push/vapid";
 import type { StoredSubscription } from "../push/web-push";
 import { settingsOf } from "../settings";
-import { chatStub, upgradeIdentity } from "../stubs";
+import { chatStub, upgradeIdentity, upgradeRequestId } from "../stubs";
 import { Blocks } from "./blocks";
 import { BucketStore } from "./bucket-store";
 import { type FrameContext, handleFrame, sendError } from "./frames";
@@ -139,8 +140,10 @@ export class UserObject extends DurableObject<Env> {
       );
     }
     const { userId, deviceId } = identity;
+    const requestId = upgradeRequestId(request);
     const maxSockets = this.settings.maxSocketsPerUser;
     if (socketLimitReached(this.ctx, deviceId, maxSockets)) {
+      logEvent("warn", "socket_limit", { source: "UserObject", requestId, userId, deviceId, count: maxSockets });
       return Response.json(
         { error: { code: "rate_limited", message: socketLimitMessage(maxSockets) } },
         { status: 429 },
@@ -164,9 +167,17 @@ export class UserObject extends DurableObject<Env> {
     const pair = new WebSocketPair();
     const [client, server] = [pair[0], pair[1]];
     const now = Date.now();
-    const state: SocketState = { userId, deviceId: deviceId, connectedAt: now, lastHeard: now, watching: [] };
+    const state: SocketState = {
+      userId,
+      deviceId: deviceId,
+      connectedAt: now,
+      lastHeard: now,
+      watching: [],
+      requestId,
+    };
     this.ctx.acceptWebSocket(server, [deviceId]);
     server.serializeAttachment(state);
+    logEvent("info", "socket_open", { source: "UserObject", requestId, userId, deviceId });
     sendFrame(server, { type: "ready", userId, deviceId: deviceId, chats: this.inbox.unheldBy(deviceId) });
     this.presenceService.mayHaveChanged(userId);
     return new Response(null, { status: 101, webSocket: client });
@@ -183,7 +194,14 @@ export class UserObject extends DurableObject<Env> {
     try {
       await handleFrame(this.frames, ws, socket, parsed.frame);
     } catch (err) {
-      console.error(`user ${socket.userId}: ${parsed.frame.type} frame failed`, err);
+      logEvent("error", "unexpected_error", {
+        source: "UserObject",
+        requestId: socket.requestId,
+        userId: socket.userId,
+        deviceId: socket.deviceId,
+        frame: parsed.frame.type,
+        ...errorFields(err),
+      });
       sendError(ws, { code: "internal", message: "the frame could not be handled; try again" }, parsed.frame.id);
     }
   }
@@ -200,6 +218,16 @@ export class UserObject extends DurableObject<Env> {
     this.inbox.flush();
     const state = stateOf(ws);
     if (!state) return;
+    const { requestId, userId, deviceId, connectedAt } = state;
+    const durationMs = Date.now() - connectedAt;
+    logEvent("info", "socket_close", {
+      source: "UserObject",
+      requestId,
+      userId,
+      deviceId,
+      closeCode: code,
+      durationMs,
+    });
     // The close itself is the last we heard from this device.
     this.presence.seen(Date.now());
     this.presenceService.mayHaveChanged(state.userId, [ws]);
@@ -262,7 +290,14 @@ export class UserObject extends DurableObject<Env> {
   }
 
   override async webSocketError(ws: WebSocket, error: unknown): Promise<void> {
-    console.warn(`user ${stateOf(ws)?.userId ?? "?"}: socket error`, String(error));
+    const state = stateOf(ws);
+    const who = {
+      source: "UserObject",
+      requestId: state?.requestId,
+      userId: state?.userId,
+      deviceId: state?.deviceId,
+    } as const;
+    logEvent("warn", "socket_error", { ...who, ...errorFields(error) });
   }
 
   /**

@@ -4,6 +4,7 @@
  * a count that must end exactly at `Content-Length`, into a fixed-length stream R2 can store. A
  * body longer or shorter than it said aborts the put, so nothing is kept.
  */
+import { errorFields, logEvent } from "../../objects/log-event";
 import { type ErrorCode, SNIFF_BYTES, sniffMatches } from "../../protocol";
 
 export type UploadResult = { ok: true } | { ok: false; code: ErrorCode; message: string };
@@ -65,7 +66,7 @@ export async function streamToBucket(
   if (problem) return problem;
   if (piped.status === "rejected" || stored.status === "rejected") {
     const err = piped.status === "rejected" ? piped.reason : stored.status === "rejected" ? stored.reason : null;
-    console.error(`upload to ${key} failed`, String(err));
+    logEvent("error", "unexpected_error", { source: "Worker", during: "attachment upload", ...errorFields(err) });
     return { ok: false, code: "internal", message: "the file could not be stored; upload it again" };
   }
   return { ok: true };

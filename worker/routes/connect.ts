@@ -13,5 +13,5 @@ export const connectRoutes = new Hono<AppEnv>().get("/", async (c) => {
   }
   const device = deviceIdSchema.safeParse(c.req.query("device"));
   if (!device.success) return errorResponse(c, "bad_request", "device: 1 to 64 characters of [A-Za-z0-9_.-]");
-  return forwardUpgrade(c.env, c.req.raw, c.get("userId"), device.data);
+  return forwardUpgrade(c.env, c.req.raw, c.get("userId"), device.data, c.get("requestId"));
 });
