@@ -10,11 +10,15 @@ const sqlAsText: Plugin = {
   },
 };
 
+/** Edge rate limits (worker/edge-limits.ts) replacing wrangler.toml's lifted ones. */
+type RateLimits = Record<string, { namespace_id: string; simple: { limit: number; period: 10 | 60 } }>;
+
 /** A project of tests inside workerd: the Worker of wrangler.toml, with test bindings and `vars`. */
 function workersProject(
   name: string,
   files: { include: string[]; exclude: string[] },
   vars: Record<string, string>,
+  ratelimits?: RateLimits,
 ): TestProjectInlineConfiguration {
   return {
     plugins: [
@@ -31,6 +35,7 @@ function workersProject(
             PUSH_ALLOW_HTTP: "true",
             ...vars,
           },
+          ...(ratelimits ? { ratelimits } : {}),
         },
       }),
     ],
@@ -44,12 +49,24 @@ function workersProject(
  */
 const UNLIMITED = ["test/security.test.ts", "test/group-10k.test.ts"];
 
+/**
+ * Tests of operations: edge limits low enough to reach (keys per test: each uses its own
+ * `cf-connecting-ip`) with the shortest period a binding allows, and a VAPID key rotation under
+ * way (the key before is dev.env's, the key now is another).
+ */
+const OPERATIONS = ["test/edge-limits.test.ts", "test/vapid-rotation.test.ts"];
+const OPERATIONS_LIMITS: RateLimits = {
+  EDGE_UPGRADES: { namespace_id: "9101", simple: { limit: 3, period: 10 } },
+  EDGE_AUTH_FAILURES: { namespace_id: "9102", simple: { limit: 3, period: 10 } },
+  EDGE_DEV_TOKENS: { namespace_id: "9103", simple: { limit: 3, period: 10 } },
+};
+
 export default defineConfig({
   test: {
     projects: [
       workersProject(
         "workers",
-        { include: ["test/**/*.test.ts"], exclude: ["test/e2e/**", ...UNLIMITED] },
+        { include: ["test/**/*.test.ts"], exclude: ["test/e2e/**", ...UNLIMITED, ...OPERATIONS] },
         // Room for tests that pipeline hundreds of sends from one user; test/limits.test.ts floods past it.
         // Inbox writes deferred for a second, not 30: an object with a pending write cannot be evicted.
         { SEND_BURST: "1000", SEND_RATE_PER_SECOND: "5", INBOX_FLUSH_MS: "1000" },
@@ -63,6 +80,16 @@ export default defineConfig({
           INBOX_FLUSH_MS: "1000",
           MAX_GROUP_MEMBERS: "10000",
         },
+      ),
+      workersProject(
+        "workers-operations",
+        { include: OPERATIONS, exclude: [] },
+        {
+          EDGE_LIMIT_PERIOD_S: "10",
+          VAPID_PRIVATE_KEY: "z1BCSoeLMFtr0WQAh-6NPQYx-ZdNfUUnCWsXJsBA2L4",
+          VAPID_PRIVATE_KEY_PREVIOUS: "oJiaOGOmPjLeYHZkiyZHh6dFIDAFK04bQsAJ5WD21O4",
+        },
+        OPERATIONS_LIMITS,
       ),
       {
         test: {

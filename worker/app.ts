@@ -2,6 +2,9 @@
 import { Hono } from "hono";
 import { errorFields, logEvent } from "../objects/log-event";
 import { authConfigOf, authConfigured, authenticate, tokenOf } from "./auth";
+import { apiCors } from "./cors";
+import { authFailureLimit, upgradeLimit } from "./edge-limits";
+import { deepHealth } from "./health";
 import { type AppEnv, errorResponse } from "./http";
 import { originGuard } from "./origin";
 import { requestLog } from "./request-log";
@@ -17,10 +20,15 @@ export const app = new Hono<AppEnv>();
 
 // First, so that every answer (health, preflights, 404s, errors) carries X-Request-Id and is logged.
 app.use(requestLog);
+app.use("/v1/*", apiCors);
+app.use("/health/*", apiCors);
 app.get("/health", (c) => c.json({ ok: true }));
+app.get("/health/deep", deepHealth);
 app.route("/v1/dev", devRoutes);
 
+app.use("/v1/connect", upgradeLimit);
 app.use("/v1/*", originGuard);
+app.use("/v1/*", authFailureLimit);
 app.use("/v1/*", async (c, next) => {
   const config = authConfigOf(c.env);
   // Fail closed: with neither a secret nor a key set nobody is let in.

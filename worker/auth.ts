@@ -1,7 +1,8 @@
 /**
  * JWT authentication: `sub` is the user id, `exp` is required, `nbf` and `iat` are honoured.
- * HS256 tokens are checked with `JWT_SECRET`; RS256 and ES256 tokens with the identity provider's
- * key whose `kid` they name (`JWT_JWKS` or `JWT_JWKS_URL`, see `jwks.ts`), and then `iss` and
+ * HS256 tokens are checked with `JWT_SECRET`, and during a rotation with `JWT_SECRET_PREVIOUS`
+ * too (dev tokens are signed with `JWT_SECRET` only); RS256 and ES256 tokens with the identity
+ * provider's key whose `kid` they name (`JWT_JWKS` or `JWT_JWKS_URL`, see `jwks.ts`), and then `iss` and
  * `aud` must match `JWT_ISSUER` and `JWT_AUDIENCE` when those are set. Each path fixes its
  * algorithm (HS256, or the key's own), never the token, so `alg: none`, a public key used as
  * an HMAC secret and a token naming another algorithm than its key are all refused.
@@ -16,11 +17,12 @@ const DEV_TOKEN_TTL_S = 24 * 60 * 60;
 export type AuthResult = { ok: true; userId: string } | { ok: false; message: string };
 
 /** What tokens are checked with: the HS256 secret, the identity provider's keys and claims. */
-export type AuthConfig = KeySource & { secret?: string; issuer?: string; audience?: string };
+export type AuthConfig = KeySource & { secret?: string; previousSecret?: string; issuer?: string; audience?: string };
 
 export function authConfigOf(env: Env): AuthConfig {
   return {
     secret: env.JWT_SECRET || undefined,
+    previousSecret: env.JWT_SECRET_PREVIOUS || undefined,
     jwks: env.JWT_JWKS || undefined,
     jwksUrl: env.JWT_JWKS_URL || undefined,
     issuer: env.JWT_ISSUER || undefined,
@@ -61,7 +63,7 @@ export async function authenticate(token: string | null, config: AuthConfig): Pr
   let payload: Record<string, unknown>;
   try {
     if (header.alg === JWT_ALG && config.secret) {
-      payload = await verify(token, config.secret, JWT_ALG);
+      payload = await verifyHs256(token, config.secret, config.previousSecret);
     } else if (isJwksAlg(header.alg) && hasKeySource(config)) {
       if (typeof header.kid !== "string" || header.kid === "") return { ok: false, message: "token has no kid" };
       const found = await keysFor(header.kid, config);
@@ -86,6 +88,16 @@ export async function authenticate(token: string | null, config: AuthConfig): Pr
 export function issueToken(userId: string, secret: string, now = Date.now()): Promise<string> {
   const iat = Math.floor(now / 1000);
   return sign({ sub: userId, iat, exp: iat + DEV_TOKEN_TTL_S }, secret, JWT_ALG);
+}
+
+/** Verifies with `secret`; a signature that does not match it is tried with `previous`, if set. */
+async function verifyHs256(token: string, secret: string, previous: string | undefined) {
+  try {
+    return await verify(token, secret, JWT_ALG);
+  } catch (err) {
+    if (!previous || !(err instanceof Error) || err.name !== "JwtTokenSignatureMismatched") throw err;
+    return verify(token, previous, JWT_ALG);
+  }
 }
 
 function isJwksAlg(alg: unknown): alg is (typeof JWKS_ALGS)[number] {

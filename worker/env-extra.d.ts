@@ -23,8 +23,19 @@ interface Env {
   ATTACHMENT_TYPES?: string;
   /** Seconds a push service keeps a push for an offline device (default 86400, at least 3600). */
   PUSH_TTL_S?: string;
-  /** Comma-separated exact origins allowed to open a WebSocket from a browser; unset allows every origin. */
+  /**
+   * Comma-separated exact origins whose pages may use the API: open a WebSocket (unset: every
+   * origin may) and make cross-origin HTTP requests (CORS; unset: no origin may).
+   */
   ALLOWED_ORIGINS?: string;
+  /** During a rotation, the HS256 secret before `JWT_SECRET`: tokens signed with it still verify. */
+  JWT_SECRET_PREVIOUS?: string;
+  /** During a rotation, the VAPID private key before `VAPID_PRIVATE_KEY`, for subscriptions made with its public key. */
+  VAPID_PRIVATE_KEY_PREVIOUS?: string;
+  /** The secret `X-Health-Token` that `GET /health/deep` requires; unset, that route answers 404. */
+  HEALTH_TOKEN?: string;
+  /** The `period` of the edge rate limits in wrangler.toml (10 or 60, default 60): their `Retry-After`. */
+  EDGE_LIMIT_PERIOD_S?: string;
   /** An identity provider's JWKS document, inline: its RS256 and ES256 keys verify tokens by `kid`. */
   JWT_JWKS?: string;
   /** Where that JWKS is fetched from (the provider's `jwks_uri`); cached 10 min, refetched at most once a minute. */

@@ -61,6 +61,11 @@ const RETRY_DELAY_MS = 2_000;
 const CHECK_DELAY_MS = 10_000;
 
 export class ChatObject extends DurableObject<Env> {
+  /** The deep health check's round trip (worker/health.ts): answers without touching state. */
+  ping(): string {
+    return "pong";
+  }
+
   private readonly db: ChatDb;
   private readonly log: LogStatements;
   private readonly changes: ChangeStatements;

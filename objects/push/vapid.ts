@@ -2,6 +2,7 @@
  * VAPID (RFC 8292): the server's P-256 key pair from `VAPID_PRIVATE_KEY` (the private scalar,
  * base64url, as `npm run vapid:keys` prints it), its public key derived from it, and the ES256
  * JWT each push carries (`aud` the push service's origin, `exp` within 24 h, `sub` the contact).
+ * During a rotation the key before (`VAPID_PRIVATE_KEY_PREVIOUS`) rides along as `previous`.
  */
 
 export interface VapidKey {
@@ -9,6 +10,8 @@ export interface VapidKey {
   publicKey: string;
   signing: CryptoKey;
   subject: string;
+  /** The key before this one, while a rotation is under way: subscriptions made with it need it. */
+  previous?: VapidKey;
 }
 
 // PKCS #8 wrapping of an RFC 5915 ECPrivateKey on P-256 holding only the 32-byte scalar: the
@@ -35,11 +38,21 @@ export function fromBase64url(text: string): Uint8Array | null {
   }
 }
 
-/** The key pair of `privateKey` (base64url scalar); null when it is not a P-256 private key. */
+/**
+ * The key pair of `privateKey` (base64url scalar); null when it is not a P-256 private key.
+ * With `previousKey` (a rotation), that pair too, as `previous`; ignored when it is not a key.
+ */
 export async function loadVapidKey(
   privateKey: string | undefined,
   subject: string | undefined,
+  previousKey?: string,
 ): Promise<VapidKey | null> {
+  const key = await loadOne(privateKey, subject);
+  const previous = key && previousKey ? await loadOne(previousKey, subject) : null;
+  return key && previous ? { ...key, previous } : key;
+}
+
+async function loadOne(privateKey: string | undefined, subject: string | undefined): Promise<VapidKey | null> {
   const d = privateKey ? fromBase64url(privateKey.trim()) : null;
   if (!d || d.byteLength !== 32) return null;
   const der = new Uint8Array(PKCS8_PREFIX.byteLength + 32);

@@ -11,6 +11,11 @@ import { deliverEach } from "../deliver-each";
 import { userStub } from "../stubs";
 
 export class RelayObject extends DurableObject<Env> {
+  /** The deep health check's round trip (worker/health.ts): answers without touching state. */
+  ping(): string {
+    return "pong";
+  }
+
   /** Delivers `delivery` to the objects of `userIds`; one result per member. */
   relay(userIds: string[], delivery: Delivery): Promise<DeliveryResult[]> {
     return deliverEach(userIds, delivery, (userId, d) => userStub(this.env, userId).deliver(userId, d));

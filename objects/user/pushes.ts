@@ -207,8 +207,7 @@ export class Pushes {
         outcomes.push({ row, outcome: { kind: "sent" } });
         return;
       }
-      const outcome = await sendPush(sub, row.payload as string, {
-        key,
+      const outcome = await sendSigned(sub, row.payload as string, key, {
         ttlSeconds: Math.max(1, Math.round((row.expiresAt - now) / 1000)),
         topic: await topicOf(row.chatId),
         timeoutMs: this.settings.timeoutMs,
@@ -286,6 +285,37 @@ export class Pushes {
     if (url.protocol === "http:" && local && this.settings.allowHttp) return null;
     return "endpoint: must be https";
   }
+}
+
+/** Endpoints whose push service took a push only when signed with the previous VAPID key (per isolate). */
+const previousKeyEndpoints = new Set<string>();
+const MAX_REMEMBERED_ENDPOINTS = 10_000;
+
+/**
+ * A push signed with the key its subscription was made with, during a VAPID rotation too: a
+ * push service refuses (401, 403) a push signed with another key than the subscription's, so
+ * then it goes again with the other one, which is remembered for the endpoint. Nothing is
+ * stored: a subscription made before the rotation keeps working until its browser subscribes
+ * again with the key now served.
+ */
+async function sendSigned(
+  sub: StoredSubscription,
+  payload: string,
+  key: VapidKey,
+  options: { ttlSeconds: number; topic: string; timeoutMs: number },
+): Promise<PushOutcome> {
+  const previous = key.previous;
+  const first = previous && previousKeyEndpoints.has(sub.endpoint) ? previous : key;
+  const outcome = await sendPush(sub, payload, { ...options, key: first });
+  if (!previous || outcome.kind !== "refused" || !/^HTTP 40[13]$/.test(outcome.why)) return outcome;
+  const other = first === key ? previous : key;
+  const again = await sendPush(sub, payload, { ...options, key: other });
+  if (again.kind === "sent") {
+    if (other === previous && previousKeyEndpoints.size < MAX_REMEMBERED_ENDPOINTS)
+      previousKeyEndpoints.add(sub.endpoint);
+    else previousKeyEndpoints.delete(sub.endpoint);
+  }
+  return again;
 }
 
 /** Why a subscription's keys are not usable: p256dh must be a P-256 point, auth 16 bytes. */

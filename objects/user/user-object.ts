@@ -45,6 +45,11 @@ const HEARD_GRANULARITY_MS = 5_000;
 const PUSH_TIMEOUT_MS = 10_000;
 
 export class UserObject extends DurableObject<Env> {
+  /** The deep health check's round trip (worker/health.ts): answers without touching state. */
+  ping(): string {
+    return "pong";
+  }
+
   private readonly db: DrizzleSqliteDODatabase<typeof schema>;
   private inbox!: Inbox;
   private presence!: Presence;
@@ -113,7 +118,7 @@ export class UserObject extends DurableObject<Env> {
           wakeAt: (time) => this.wakeAt(time),
           blocked: (userId) => this.blocks.has(userId),
           vapidKey: () => {
-            this.vapid ??= loadVapidKey(env.VAPID_PRIVATE_KEY, env.VAPID_SUBJECT);
+            this.vapid ??= loadVapidKey(env.VAPID_PRIVATE_KEY, env.VAPID_SUBJECT, env.VAPID_PRIVATE_KEY_PREVIOUS);
             return this.vapid;
           },
         },
