@@ -25,24 +25,22 @@ import { loadVapidKey, type VapidKey } from "../push/vapid";
 import type { StoredSubscription } from "../push/web-push";
 import { settingsOf } from "../settings";
 import { chatStub, upgradeIdentity, upgradeRequestId } from "../stubs";
-import { Blocks } from "./blocks";
-import { BucketStore } from "./bucket-store";
+import type { Blocks } from "./blocks";
 import { type FrameContext, handleFrame, sendError } from "./frames";
 import { Inbound } from "./inbound";
-import { Inbox } from "./inbox";
-import { Presence } from "./presence";
-import { type PresenceHost, PresenceService } from "./presence-service";
-import { Privacy } from "./privacy";
-import { Pushes } from "./pushes";
+import type { Inbox } from "./inbox";
+import type { Presence } from "./presence";
+import { PresenceService } from "./presence-service";
+import type { Pushes } from "./pushes";
 import { FloodMeter, sendLimiter, type TokenBucket } from "./rate-limit";
 import { ReceiptQueue, type ReceiptWaiter } from "./receipt-queue";
 import * as schema from "./schema";
 import { SendQueue } from "./send-queue";
 import { socketLimitMessage, socketLimitReached } from "./socket-limit";
 import { type SocketState, sendFrame, sendRaw, stateOf } from "./sockets";
+import { UserStores } from "./stores";
 
 const HEARD_GRANULARITY_MS = 5_000;
-const PUSH_TIMEOUT_MS = 10_000;
 
 export class UserObject extends DurableObject<Env> {
   /** The deep health check's round trip (worker/health.ts): answers without touching state. */
@@ -51,19 +49,19 @@ export class UserObject extends DurableObject<Env> {
   }
 
   private readonly db: DrizzleSqliteDODatabase<typeof schema>;
-  private inbox!: Inbox;
-  private presence!: Presence;
+  /** The stores in SQLite, made on first use. */
+  private readonly stores: UserStores;
   /** Presence and privacy: the RPC methods on them delegate here. */
   private readonly presenceService: PresenceService;
   private readonly sends: SendQueue;
   private readonly sendLimit: TokenBucket;
-  /** Keeps `sendLimit` across restarts. */
-  private bucketStore!: BucketStore;
   /** Takes a send from the bucket, which is then written within a second. */
   private readonly sendGate = {
     take: (): boolean => {
+      // Restores the stored bucket before its first take.
+      const store = this.stores.bucketStore;
       const allowed = this.sendLimit.take();
-      this.bucketStore.changed();
+      store.changed();
       return allowed;
     },
   };
@@ -80,13 +78,7 @@ export class UserObject extends DurableObject<Env> {
   private readonly inbound: Inbound;
   /** Upgrades waiting for their chats to resume: the user counts as online meanwhile. */
   private connecting = 0;
-  /** The last run may have stopped with deferred inbox writes lost: the next connect asks every chat. */
-  private suspect = false;
   private resuming: Promise<void> | null = null;
-  /** Web Push subscriptions, mutes and pushes waiting to go. */
-  private pushes!: Pushes;
-  private blocks!: Blocks;
-  private privacy!: Privacy;
   private vapid: Promise<VapidKey | null> | null = null;
   /** When the alarm is set for (null: not set, as far as this instance knows). */
   private alarmAt: number | null = null;
@@ -94,45 +86,48 @@ export class UserObject extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.db = drizzle(ctx.storage, { schema });
+    this.sendLimit = sendLimiter(this.settings);
+    this.stores = new UserStores({
+      ctx,
+      env,
+      db: this.db,
+      settings: this.settings,
+      sendLimit: this.sendLimit,
+      connecting: () => this.connecting,
+      wakeAt: (time) => this.wakeAt(time),
+      vapidKey: () => {
+        this.vapid ??= loadVapidKey(env.VAPID_PRIVATE_KEY, env.VAPID_SUBJECT, env.VAPID_PRIVATE_KEY_PREVIOUS);
+        return this.vapid;
+      },
+    });
     this.sends = new SendQueue(
       (chatId, userId, items) => chatStub(this.env, chatId).send(chatId, userId, items),
       (chatId, userId, sent) => this.inbound.own(chatId, userId, sent),
     );
-    this.sendLimit = sendLimiter(this.settings);
     this.frames = this.frameContext();
     this.inbound = this.inboundHost();
-    this.presenceService = new PresenceService(this.presenceHost());
+    this.presenceService = new PresenceService(this.stores);
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
     void ctx.blockConcurrencyWhile(async () => {
       await migrate(this.db, migrations);
-      this.inbox = new Inbox(this.db, this.settings.inboxFlushMs);
-      this.presence = new Presence(ctx, this.db);
-      this.blocks = new Blocks(this.db);
-      this.privacy = new Privacy(this.db);
-      this.bucketStore = new BucketStore(this.db, this.sendLimit);
-      this.bucketStore.load();
-      this.pushes = new Pushes(
-        {
-          db: this.db,
-          connectedDevices: () => new Set(ctx.getWebSockets().map((ws) => stateOf(ws)?.deviceId ?? "")),
-          wakeAt: (time) => this.wakeAt(time),
-          blocked: (userId) => this.blocks.has(userId),
-          vapidKey: () => {
-            this.vapid ??= loadVapidKey(env.VAPID_PRIVATE_KEY, env.VAPID_SUBJECT, env.VAPID_PRIVATE_KEY_PREVIOUS);
-            return this.vapid;
-          },
-        },
-        {
-          allowHttp: this.settings.pushAllowHttp,
-          ttlSeconds: this.settings.pushTtlSeconds,
-          timeoutMs: PUSH_TIMEOUT_MS,
-          maxDevices: this.settings.maxSocketsPerUser,
-        },
-      );
       this.alarmAt = await ctx.storage.getAlarm();
-      // Sockets that survive a wake mean the object hibernated, which it does only after its flush.
-      this.suspect = this.inbox.wasLive && ctx.getWebSockets().length === 0;
     });
+  }
+
+  private get inbox(): Inbox {
+    return this.stores.inbox;
+  }
+
+  private get presence(): Presence {
+    return this.stores.presence;
+  }
+
+  private get blocks(): Blocks {
+    return this.stores.blocks;
+  }
+
+  private get pushes(): Pushes {
+    return this.stores.pushes;
   }
 
   /** Accepts a device's WebSocket; the Worker has authenticated it and names user and device. */
@@ -390,9 +385,9 @@ export class UserObject extends DurableObject<Env> {
   /** Resumes the parked chats (and, after a crash, every chat); concurrent connects share one round. */
   private async resumeChats(userId: string): Promise<void> {
     while (this.resuming) await this.resuming;
-    const chats = this.suspect ? this.inbox.all().map((r) => r.chatId) : this.inbox.parkedChats();
+    const chats = this.stores.suspect ? this.inbox.all().map((r) => r.chatId) : this.inbox.parkedChats();
     if (chats.length === 0) return;
-    this.suspect = false;
+    this.stores.suspect = false;
     this.resuming = this.inbound.resume(userId, chats).finally(() => {
       this.resuming = null;
     });
@@ -440,29 +435,6 @@ export class UserObject extends DurableObject<Env> {
     if (now - socket.lastHeard < HEARD_GRANULARITY_MS) return;
     socket.lastHeard = now;
     ws.serializeAttachment(socket);
-  }
-
-  private presenceHost(): PresenceHost {
-    const self = () => this;
-    return {
-      ctx: this.ctx,
-      env: this.env,
-      // Read when used: these are made once the migrations ran.
-      get inbox() {
-        return self().inbox;
-      },
-      get blocks() {
-        return self().blocks;
-      },
-      get presence() {
-        return self().presence;
-      },
-      get privacy() {
-        return self().privacy;
-      },
-      connecting: () => this.connecting,
-      wakeAt: (time) => this.wakeAt(time),
-    };
   }
 
   /** Has the alarm run at `time`, unless it is set to run sooner. */
