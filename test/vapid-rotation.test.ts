@@ -60,7 +60,7 @@ async function sendDuePushes(userId: string): Promise<void> {
 describe("VAPID key rotation", () => {
   it("a subscription made with the previous key keeps getting pushes; a new one is signed with the current key", async () => {
     const current = await loadVapidKey(env.VAPID_PRIVATE_KEY, env.VAPID_SUBJECT);
-    const previous = await loadVapidKey(env.VAPID_PRIVATE_KEY_PREVIOUS, env.VAPID_SUBJECT);
+    const previous = await loadVapidKey((env as Env).VAPID_PRIVATE_KEY_PREVIOUS, env.VAPID_SUBJECT);
     if (!current || !previous) throw new Error("test keys not configured");
     const [alice, bob] = [await userWithToken("alice"), await userWithToken("bob")];
     const served = await json<{ publicKey: string }>(await api(bob.token, "GET", "/v1/push/key"));
