@@ -76,7 +76,8 @@ async function onSend(user: FrameContext, ws: WebSocket, socket: SocketState, fr
       deviceId: socket.deviceId,
     } as const;
     if (refused > user.settings.floodCloseAfter) {
-      logEvent("warn", "flood_closed", { ...who, count: refused, closeCode: 1008 });
+      // Frames already on their way arrive after the close: only the first is logged.
+      if (refused === user.settings.floodCloseAfter + 1) logEvent("warn", "flood_closed", { ...who, closeCode: 1008 });
       return ws.close(1008, "flood: too many refused sends");
     }
     // One line per run of refusals, not one per refused send.
