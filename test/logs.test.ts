@@ -6,9 +6,13 @@
  */
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
+import { Hono } from "hono";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { errorFields } from "../objects/log-event";
 import type { UserObject } from "../objects/user/user-object";
+import { rateLimited } from "../worker/edge-limits";
+import type { AppEnv } from "../worker/http";
+import { requestLog } from "../worker/request-log";
 import { api, connect, openDirect, TestSocket, unique, upgrade } from "./helpers/client";
 import { createGroup, fanoutSettled, users } from "./helpers/groups";
 import { newSubscriber } from "./helpers/push-service";
@@ -180,6 +184,17 @@ describe("socket lines", () => {
     for (const event of ["rate_limited", "flood_closed"]) {
       expect(lines().filter((l) => l.event === event && l.userId === alice.id)).toHaveLength(1);
     }
+  });
+});
+
+describe("edge refusals", () => {
+  it("a refusal by an edge limit has its rate_limited line with the request id", async () => {
+    const app = new Hono<AppEnv>().use(requestLog).get("/", (c) => rateLimited(c, "too many attempts"));
+    const res = await app.request("/", {}, env);
+    expect(res.status).toBe(429);
+    const requestId = res.headers.get("X-Request-Id");
+    expect(find("rate_limited", { requestId })).toMatchObject({ source: "Worker", reason: "too many attempts" });
+    expect(find("request", { requestId })).toMatchObject({ status: 429, route: "/" });
   });
 });
 

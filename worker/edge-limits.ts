@@ -7,6 +7,7 @@
  * `Retry-After`: the bindings' period (`EDGE_LIMIT_PERIOD_S`, default 60).
  */
 import type { Context, MiddlewareHandler } from "hono";
+import { logEvent } from "../objects/log-event";
 import { tokenOf } from "./auth";
 import { type AppEnv, errorResponse } from "./http";
 
@@ -36,6 +37,7 @@ async function overLimit(env: Env, name: LimitName, key: string): Promise<boolea
 }
 
 export function rateLimited(c: Context<AppEnv>, message: string): Response {
+  logEvent("warn", "rate_limited", { source: "Worker", requestId: c.get("requestId"), reason: message });
   c.header("Retry-After", String(periodSeconds(c.env)));
   return errorResponse(c, "rate_limited", message);
 }
