@@ -1,36 +1,33 @@
 /**
  * The demo chat page: sign in with a name, then chat through the SDK. Wires the SDK's events to
  * the chat list and the open conversation, the forms, files and message actions (reply, edit,
- * delete, react) to the SDK's calls, and notifications (Web Push, mutes, clicks) to the chats.
+ * delete, react) to the SDK's calls, notifications (Web Push, mutes, clicks) to the chats, and
+ * privacy (block in a direct chat's header, the settings panel).
  */
-import { ChatApiError, ChatClient, chatTypeOf, type Message, newClientMsgId, webStorage } from "../../client";
+import { ChatApiError, ChatClient, chatTypeOf, type Message, webStorage } from "../../client";
 import { canEdit } from "./allowed";
+import { BlockToggle } from "./block-toggle";
 import { ChatList } from "./chat-list";
-import { Composer, type ComposerMode } from "./composer";
+import { Composer } from "./composer";
 import { confirmDelete } from "./confirm";
 import { Conversation } from "./conversation";
 import { byId } from "./dom";
 import { FileAccess } from "./file-access";
 import { setUpFilePicker } from "./file-picker";
-import { refusal, typeOf } from "./files";
 import { peerOf } from "./format";
 import { setUpLightbox } from "./lightbox";
 import { quoteParts } from "./message-node";
 import { MuteToggle } from "./mute-toggle";
 import { onOpenChatMessage, takeChatFromAddress } from "./open-requests";
+import { PrivacyPanel } from "./privacy-panel";
 import { PushToggle } from "./push-toggle";
+import { describe, Sending } from "./sending";
 import { deviceIdFor, savedUser, saveUser, tokenSource } from "./session";
-import { addMessage, type ChatItem, newChat, newestSeq, type PendingSend } from "./state";
+import { addHidden, addMessage, type ChatItem, newChat, newestSeq, type PendingSend } from "./state";
+import { TypingNotices } from "./typing-notices";
 
 const origin = location.origin;
 const TYPING_SHOWN_MS = 6_000;
-const TYPING_IDLE_MS = 4_000;
-const TYPING_REPEAT_MS = 3_000;
-
-function describe(err: unknown): string {
-  if (err instanceof ChatApiError && err.code === "network") return "the server cannot be reached";
-  return err instanceof Error ? err.message : String(err);
-}
 
 function showSignin(): void {
   byId("signin").hidden = false;
@@ -95,16 +92,21 @@ function start(me: string): void {
       remove: (m) => void removeMessage(m),
       react: (m, emoji) => {
         conv.showError("");
-        client.react(m.chatId, m.seq, emoji).catch((err: unknown) => failed(m.chatId, "react", err));
+        client.react(m.chatId, m.seq, emoji).catch((err: unknown) => sending.failed(m.chatId, "react", err));
       },
     },
     files,
   );
-  const composer = new Composer((mode, body) => submit(mode, body));
+  const composer = new Composer((mode, body) => sending.submit(mode, body));
+  const typingNotices = new TypingNotices(client, conv, composer);
+  const stopTyping = () => typingNotices.stop();
+  const sending = new Sending(me, client, conv, composer, stopTyping);
   const push = new PushToggle(client, (text) => {
     sideError.textContent = text;
   });
   const mute = new MuteToggle(me, client.api, (text) => conv.showError(text));
+  const blocking = new BlockToggle(me, client, (text) => conv.showError(text));
+  const privacy = new PrivacyPanel(client);
   const renderList = () => list.render(chats.values(), conv.current?.chatId ?? null);
 
   function chatFor(chatId: string): ChatItem {
@@ -117,7 +119,7 @@ function start(me: string): void {
         lastSeq: 0,
         readSeq: 0,
         unread: 0,
-        receipts: { delivered: 0, read: 0 },
+        receipts: client.watermarks(chatId),
       });
       chats.set(chatId, chat);
       void refreshChats();
@@ -130,7 +132,7 @@ function start(me: string): void {
       for (const s of await client.listChats()) {
         const chat = chats.get(s.chatId);
         if (!chat) {
-          chats.set(s.chatId, newChat(s));
+          chats.set(s.chatId, newChat({ ...s, receipts: client.watermarks(s.chatId) }));
           continue;
         }
         chat.title = s.title;
@@ -172,6 +174,7 @@ function start(me: string): void {
     if (conv.current !== chat) composer.cancel();
     renderList();
     mute.show(chatId);
+    blocking.show(chatId);
     await conv.show(chat);
     renderList();
     byId("composer-input").focus();
@@ -198,10 +201,18 @@ function start(me: string): void {
     }
     renderList();
   });
-  client.on("receipt", (r) => {
-    const chat = chatFor(r.chatId);
-    chat.delivered = Math.max(chat.delivered, r.seq);
-    if (r.status === "read") chat.read = Math.max(chat.read, r.seq);
+  client.on("hidden", (run) => {
+    const chat = chatFor(run.chatId);
+    if (!addHidden(chat, run)) return;
+    conv.hiddenAdded(run);
+    markSeen(chat);
+  });
+  // Ticks come from the SDK's watermarks: receipts, and after a reload `ready` and the chat list.
+  client.on("watermarks", (w) => {
+    const chat = chats.get(w.chatId);
+    if (!chat) return;
+    chat.delivered = w.delivered;
+    chat.read = w.read;
     if (conv.current === chat) conv.ticksChanged();
   });
   client.on("read", (r) => {
@@ -246,125 +257,13 @@ function start(me: string): void {
   byId("use-here").addEventListener("click", () => client.connect());
   client.on("error", (e) => console.warn(`edge-chat: ${e.code}: ${e.message}`));
 
-  /** Says on the page why an action on the chat's messages failed (the open chat only). */
-  function failed(chatId: string, what: string, err: unknown): void {
-    if (conv.current?.chatId === chatId) conv.showError(`Could not ${what}: ${describe(err)}`);
-  }
-
   async function removeMessage(m: Message): Promise<void> {
     if (!(await confirmDelete())) return;
     conv.showError("");
-    client.deleteForEveryone(m.chatId, m.seq).catch((err: unknown) => failed(m.chatId, "delete the message", err));
-  }
-
-  /** Enter in the composer: a new message, a reply, or the new text of an own message. */
-  function submit(mode: ComposerMode, body: string): void {
-    const chat = conv.current;
-    if (!chat) return;
-    stopTyping();
-    conv.showError("");
-    if (mode.kind === "edit") {
-      if (body === mode.original) return;
-      client.edit(chat.chatId, mode.seq, body).catch((err: unknown) => failed(chat.chatId, "save the edit", err));
-      return;
-    }
-    const pending: PendingSend = { clientMsgId: newClientMsgId(), body, ts: Date.now() };
-    if (mode.kind === "reply") pending.replyTo = mode.seq;
-    chat.pending.set(pending.clientMsgId, pending);
-    conv.pendingAdded(pending);
-    const options = { clientMsgId: pending.clientMsgId };
-    const sent =
-      mode.kind === "reply"
-        ? client.reply(chat.chatId, mode.seq, body, options)
-        : client.send(chat.chatId, body, options);
-    sent.catch((err: unknown) => {
-      pending.failed = `not sent: ${describe(err)}`;
-      if (conv.current === chat) conv.pendingFailed(pending);
-    });
-  }
-
-  /** Files chosen or dropped: each one a message; the composer's text is the first one's caption. */
-  function sendFiles(chosen: File[]): void {
-    const chat = conv.current;
-    if (!chat) return;
-    if (composer.mode.kind === "edit") {
-      conv.showError("Save or cancel the edit before you send a file.");
-      return;
-    }
-    // One refused file sends none of them: the user picks again knowing why.
-    const refused = chosen.map(refusal).find((why) => why !== null);
-    if (refused) {
-      conv.showError(refused);
-      return;
-    }
-    stopTyping();
-    conv.showError("");
-    const { caption, replyTo } = composer.takeCaption();
-    chosen.forEach((file, i) => {
-      sendFile(chat, file, i === 0 ? caption : "", i === 0 ? replyTo : undefined);
-    });
-  }
-
-  function sendFile(chat: ChatItem, file: File, caption: string, replyTo: number | undefined): void {
-    const contentType = typeOf(file);
-    const pending: PendingSend = {
-      clientMsgId: newClientMsgId(),
-      body: caption,
-      ts: Date.now(),
-      file: { name: file.name, size: file.size, contentType },
-      progress: 0,
-    };
-    if (replyTo !== undefined) pending.replyTo = replyTo;
-    chat.pending.set(pending.clientMsgId, pending);
-    conv.pendingAdded(pending);
-    const onProgress = ({ loaded, total }: { loaded: number; total: number }) => {
-      if (pending.progress === undefined) return;
-      pending.progress = loaded >= total ? undefined : loaded / total;
-      if (conv.current === chat) conv.pendingProgress(pending);
-    };
     client
-      .sendFile(chat.chatId, file, {
-        name: file.name,
-        contentType,
-        caption,
-        replyTo,
-        clientMsgId: pending.clientMsgId,
-        onProgress,
-      })
-      .catch((err: unknown) => {
-        // Nothing stored to retry: the bubble goes, and the words say why.
-        chat.pending.delete(pending.clientMsgId);
-        if (conv.current !== chat) return;
-        conv.pendingRemoved(pending);
-        conv.showError(`Could not send ${file.name}: ${describe(err)}`);
-      });
+      .deleteForEveryone(m.chatId, m.seq)
+      .catch((err: unknown) => sending.failed(m.chatId, "delete the message", err));
   }
-
-  // Typing notices: on while the box changes (a new message or a reply, not an edit), off when idle.
-  const input = composer.input;
-  let typingOn = false;
-  let typingSentAt = 0;
-  let typingIdle: ReturnType<typeof setTimeout> | undefined;
-  function stopTyping(): void {
-    clearTimeout(typingIdle);
-    const chat = conv.current;
-    if (typingOn && chat) client.typing(chat.chatId, false);
-    typingOn = false;
-  }
-  input.addEventListener("input", () => {
-    const chat = conv.current;
-    if (!chat || input.value === "" || composer.mode.kind === "edit") {
-      stopTyping();
-      return;
-    }
-    if (!typingOn || Date.now() - typingSentAt > TYPING_REPEAT_MS) {
-      client.typing(chat.chatId, true);
-      typingOn = true;
-      typingSentAt = Date.now();
-    }
-    clearTimeout(typingIdle);
-    typingIdle = setTimeout(stopTyping, TYPING_IDLE_MS);
-  });
 
   byId<HTMLFormElement>("direct-form").addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -403,7 +302,10 @@ function start(me: string): void {
       sideError.textContent = `Could not create the group: ${describe(err)}`;
     }
   });
-  setUpFilePicker(() => conv.current !== null, sendFiles);
+  setUpFilePicker(
+    () => conv.current !== null,
+    (files) => sending.sendFiles(files),
+  );
   setUpLightbox();
   onOpenChatMessage((chatId) => void openRequested(chatId));
   byId("signout").addEventListener("click", async () => {
@@ -439,6 +341,8 @@ function start(me: string): void {
     if (requested) void openRequested(requested);
   });
   push.start().catch((err: unknown) => console.warn(`edge-chat: notifications: ${err}`));
+  void blocking.load();
+  void privacy.load();
 }
 
 const user = savedUser();

@@ -1,10 +1,10 @@
 /**
  * The open chat: its messages as its `MessageView` shows them (newest at the bottom, older ones
  * loaded on scroll-up), each redrawn when an edit, delete or reaction changes it; quotes that
- * jump to the original; photos and files; ticks on own messages, the typing line and the header
- * with presence.
+ * jump to the original; photos and files; ticks on own messages (the SDK's watermarks); one line
+ * per run of messages hidden from this user; the typing line and the header with presence.
  */
-import type { ChatApi, Message } from "../../client";
+import { type ChatApi, type HiddenRow, isHidden, type Message, type ViewRow } from "../../client";
 import type { AttachmentHooks } from "./attachment-node";
 import { byId, h } from "./dom";
 import type { FileAccess } from "./file-access";
@@ -12,14 +12,16 @@ import { chatTitle, messageText, peerOf, presenceLine, typingLine } from "./form
 import { openLightbox } from "./lightbox";
 import {
   closePicker,
+  hiddenNode,
   type MessageActions,
   messageNode,
   type NodeContext,
   pendingNode,
+  rowNode,
   tickNode,
   updateProgress,
 } from "./message-node";
-import { addMessage, addQuoted, type ChatItem, type PendingSend, shownRows, tickOf } from "./state";
+import { addQuoted, addRow, type ChatItem, type PendingSend, shownRows, tickOf } from "./state";
 
 const PAGE = 50;
 /** `before` for the newest page: above any seq (15 digits is what the query accepts). */
@@ -92,7 +94,7 @@ export class Conversation {
     if (!chat.loaded) await this.loadNewest(chat);
     if (this.chat !== chat) return;
     const ctx = this.context(chat);
-    const nodes = shownRows(chat).map((m) => messageNode(m, ctx));
+    const nodes = shownRows(chat).map((m) => rowNode(m, ctx));
     this.list.replaceChildren(...nodes, ...[...chat.pending.values()].map((p) => pendingNode(p, ctx)));
     this.list.removeAttribute("aria-busy");
     this.scrollToBottom();
@@ -106,6 +108,19 @@ export class Conversation {
     for (const id of ["chat-head", "messages", "composer"]) byId(id).hidden = true;
     byId("empty").hidden = false;
     this.typing.textContent = "";
+  }
+
+  /** A run of seqs hidden from this user arrived: one line for the whole run it is part of. */
+  hiddenAdded(run: HiddenRow): void {
+    const chat = this.chat;
+    if (!chat || run.chatId !== chat.chatId) return;
+    const whole = chat.view.hiddenAt(run.seq);
+    if (!whole || whole.seq < (chat.oldest ?? 0)) return;
+    for (const el of this.list.querySelectorAll<HTMLElement>("li.hidden-run")) {
+      const seq = Number(el.dataset.seq);
+      if (seq >= whole.seq && seq <= whole.through) el.remove();
+    }
+    this.insert(hiddenNode(whole), whole.seq);
   }
 
   /** A row of the open chat's log arrived (pushed, caught up, or the echo of an own send). */
@@ -249,8 +264,8 @@ export class Conversation {
   }
 
   /** A reply whose original the page does not hold: fetch that one row, then draw its quotes. */
-  private ensureQuoted(chat: ChatItem, m: Message): void {
-    const seq = m.replyTo;
+  private ensureQuoted(chat: ChatItem, m: ViewRow): void {
+    const seq = isHidden(m) ? undefined : m.replyTo;
     if (seq === undefined || chat.view.get(seq)) return;
     const key = `${chat.chatId} ${seq}`;
     if (this.quoting.has(key)) return;
@@ -258,7 +273,7 @@ export class Conversation {
     this.api
       .history(chat.chatId, { after: seq - 1, limit: 1 })
       .then((page) => {
-        for (const row of page.messages) addQuoted(chat, row);
+        for (const row of page.messages) if (!isHidden(row)) addQuoted(chat, row);
         if (this.chat === chat) this.redraw(seq);
       })
       .catch(() => {
@@ -278,27 +293,13 @@ export class Conversation {
   private async loadNewest(chat: ChatItem): Promise<void> {
     try {
       const page = await this.api.history(chat.chatId, { before: NEWEST, limit: PAGE });
-      for (const m of page.messages) addMessage(chat, m, this.me, false);
+      for (const m of page.messages) addRow(chat, m, this.me, false);
       chat.hasOlder = page.more && (chat.oldest ?? 0) > 1;
       chat.loaded = true;
       if (chat.type === "group" && !chat.members) await this.refreshMembers(chat);
-      await this.loadTicks(chat);
     } catch (err) {
       this.sub.textContent = `Could not load this chat: ${err instanceof Error ? err.message : String(err)}`;
     }
-  }
-
-  /** Receipts are pushed only as they change; after a (re)load, ask for the newest own message's. */
-  private async loadTicks(chat: ChatItem): Promise<void> {
-    const own = chat.view.visible().filter((m) => m.sender === this.me && m.kind !== "system");
-    const newest = own.at(-1)?.seq ?? 0;
-    if (newest === 0) return;
-    const receipts = await this.api.receipts(chat.chatId, newest).catch(() => null);
-    if (!receipts) return;
-    const others = chat.members?.filter((u) => u !== this.me) ?? [peerOf(chat.chatId, this.me) ?? ""];
-    const all = (users: string[]) => others.length > 0 && others.every((u) => users.includes(u));
-    if (all(receipts.read)) chat.read = Math.max(chat.read, newest);
-    if (all(receipts.delivered) || all(receipts.read)) chat.delivered = Math.max(chat.delivered, newest);
   }
 
   /** Loads the page before the oldest loaded message; `force`: also while one is loading (waits for it). */
@@ -324,13 +325,17 @@ export class Conversation {
     try {
       const page = await this.api.history(chat.chatId, { before: oldest, limit: PAGE });
       if (this.chat !== chat) return;
-      for (const m of page.messages) addMessage(chat, m, this.me, false);
+      for (const m of page.messages) addRow(chat, m, this.me, false);
       chat.hasOlder = page.more && (chat.oldest ?? 0) > 1;
       const older = shownRows(chat, chat.oldest ?? oldest, oldest);
       const before = this.list.scrollHeight;
       spinner.remove();
       const ctx = this.context(chat);
-      this.list.prepend(...older.map((m) => messageNode(m, ctx)));
+      // A run clipped by the page before is now one line, which the older page brought.
+      for (const el of this.list.querySelectorAll<HTMLElement>("li.hidden-run")) {
+        if (chat.view.hiddenAt(Number(el.dataset.seq))?.seq !== Number(el.dataset.seq)) el.remove();
+      }
+      this.list.prepend(...older.map((m) => rowNode(m, ctx)));
       for (const m of older) this.ensureQuoted(chat, m);
       // Keep the messages the user was looking at in place.
       this.list.scrollTop += this.list.scrollHeight - before;

@@ -2,9 +2,10 @@
  * One message of the open chat as a list item: sender, the quote of the message it replies to,
  * its file (a photo or a download), the text or caption (or "This message was deleted"), the
  * "edited" label, reaction chips, time and tick, and its actions (reply, react, edit, delete)
- * as labelled buttons. A pending send shows its file's upload progress.
+ * as labelled buttons. A pending send shows its file's upload progress. A run of seqs hidden
+ * from this user is one line.
  */
-import type { Message } from "../../client";
+import { type HiddenRow, isHidden, type Message, type ViewRow } from "../../client";
 import { canDelete, canEdit, canReact, canReply } from "./allowed";
 import { type AttachmentHooks, attachmentNode } from "./attachment-node";
 import { h } from "./dom";
@@ -38,6 +39,17 @@ export interface NodeContext {
   actions: MessageActions;
   files: AttachmentHooks;
   now: number;
+}
+
+/** The line of a row the conversation shows: a message, or one line for a run of hidden seqs. */
+export function rowNode(row: ViewRow, ctx: NodeContext): HTMLLIElement {
+  return isHidden(row) ? hiddenNode(row) : messageNode(row, ctx);
+}
+
+/** One line for a run of seqs this user may not see (a group's messages from before it joined). */
+export function hiddenNode(run: HiddenRow): HTMLLIElement {
+  const attrs = { class: "msg system hidden-run", "data-seq": String(run.seq), "data-through": String(run.through) };
+  return h("li", attrs, "Messages before you joined are hidden");
 }
 
 export function messageNode(m: Message, ctx: NodeContext): HTMLLIElement {

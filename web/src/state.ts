@@ -1,8 +1,18 @@
 /**
  * What the page knows about each chat: summary, its log as a `MessageView` (edits, deletes and
- * reactions applied by the SDK's one set of rules), tick marks, typing, and the unread count.
+ * reactions applied by the SDK's one set of rules, hidden runs joined), tick marks (the SDK's
+ * watermarks), typing, and the unread count.
  */
-import { type ChatSummary, type ChatType, type Message, MessageView } from "../../client";
+import {
+  type ChatSummary,
+  type ChatType,
+  type HiddenRow,
+  isHidden,
+  type LogRow,
+  type Message,
+  MessageView,
+  type ViewRow,
+} from "../../client";
 import { deletedText, messageText, systemText } from "./format";
 
 export interface PendingSend {
@@ -40,7 +50,7 @@ export interface ChatItem {
   hasOlder: boolean;
   loaded: boolean;
   pending: Map<string, PendingSend>;
-  /** Watermarks from receipts: own messages up to these seqs are delivered / read. */
+  /** The SDK's watermarks: own messages up to these seqs are delivered / read. */
   delivered: number;
   read: number;
   typing: Map<string, ReturnType<typeof setTimeout>>;
@@ -65,8 +75,8 @@ export function newChat(summary: ChatSummary): ChatItem {
     hasOlder: true,
     loaded: false,
     pending: new Map(),
-    delivered: 0,
-    read: 0,
+    delivered: summary.receipts.delivered,
+    read: summary.receipts.read,
     typing: new Map(),
   };
 }
@@ -89,9 +99,24 @@ function countsAsUnread(m: Message, me: string): boolean {
   return isReadable(m) && m.sender !== me && !m.deleted;
 }
 
-/** The newest seq the page holds of the chat's log (0 when none). */
+/** The newest seq the page holds of the chat's log, hidden runs included (0 when none). */
 export function newestSeq(chat: ChatItem): number {
-  return chat.view.rows().at(-1)?.seq ?? 0;
+  return chat.view.lastSeq();
+}
+
+/** Applies a row of the log: a message (see `addMessage`) or a hidden run; false when already held. */
+export function addRow(chat: ChatItem, row: LogRow, me: string, counting: boolean): boolean {
+  return isHidden(row) ? addHidden(chat, row) : addMessage(chat, row, me, counting);
+}
+
+/** Applies a run of seqs hidden from this user; false when the page held all of it. */
+export function addHidden(chat: ChatItem, run: HiddenRow): boolean {
+  const known = chat.view.hiddenAt(run.seq)?.through ?? run.seq - 1;
+  chat.view.apply(run);
+  if (chat.oldest === null || run.seq < chat.oldest) chat.oldest = run.seq;
+  chat.lastSeq = Math.max(chat.lastSeq, run.through);
+  chat.countedUpTo = Math.max(chat.countedUpTo, run.through);
+  return known < run.through;
 }
 
 /**
@@ -136,7 +161,7 @@ function updatePreview(chat: ChatItem, me: string): void {
   chat.preview = `${who}${newest.deleted ? deletedText : messageText(newest)}`;
 }
 
-/** The rows the conversation shows: what the view shows from the oldest loaded seq on. */
-export function shownRows(chat: ChatItem, from = chat.oldest ?? 0, below = Number.POSITIVE_INFINITY): Message[] {
-  return chat.view.visible().filter((m) => m.seq >= from && m.seq < below);
+/** The rows the conversation shows (one line per hidden run): what the view shows from the oldest loaded seq on. */
+export function shownRows(chat: ChatItem, from = chat.oldest ?? 0, below = Number.POSITIVE_INFINITY): ViewRow[] {
+  return chat.view.shown().filter((m) => m.seq >= from && m.seq < below);
 }
