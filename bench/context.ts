@@ -50,11 +50,18 @@ export interface Params {
   };
   /**
    * Figure 4d: a group of `members`, all online; `repeats` pairs of bursts of `burst` texts and
-   * of `burst` reactions, each with `window` sends in flight, then one counted window of each kind
-   * of `countedBursts` bursts. A burst's fan-out takes about as long as its entries' one after
+   * of `burst` reactions, each with `window` sends in flight, then `countedWindows` counted windows
+   * of each kind, in turn, each `countedBursts` bursts' worth of entries sent one in flight. A burst's fan-out takes about as long as its entries' one after
    * another (a burst of 50 to 1,024 members took 15.6 s here), so 20 pairs of 10 keep it to minutes.
    */
-  reactions: { members: number; burst: number; window: number; repeats: number; countedBursts: number };
+  reactions: {
+    members: number;
+    burst: number;
+    window: number;
+    repeats: number;
+    countedBursts: number;
+    countedWindows: number;
+  };
   /** Figure 7: files of `sizes` bytes (the largest's upload also samples memory), each timed `repeats` times. */
   attachments: { sizes: number[]; repeats: number };
   /**
@@ -86,7 +93,7 @@ export const PARAMS: Record<Mode, Params> = {
     compareServers: false,
     isolateCosts: false,
     cost: { members: 8, online: 2, singles: 2, gapMs: 200, burst: 5, settleMs: 1_000, coverMs: 0 },
-    reactions: { members: 4, burst: 3, window: 3, repeats: 2, countedBursts: 1 },
+    reactions: { members: 4, burst: 3, window: 3, repeats: 2, countedBursts: 1, countedWindows: 1 },
     attachments: { sizes: [64 * 1024], repeats: 1 },
     push: { samples: 2, members: 3 },
     bigGroup: null,
@@ -109,7 +116,7 @@ export const PARAMS: Record<Mode, Params> = {
     compareServers: false,
     isolateCosts: false,
     cost: { members: 1024, online: 16, singles: 5, gapMs: 2_000, burst: 50, settleMs: 31_000, coverMs: 11_000 },
-    reactions: { members: 100, burst: 10, window: 10, repeats: 20, countedBursts: 5 },
+    reactions: { members: 100, burst: 10, window: 10, repeats: 20, countedBursts: 5, countedWindows: 2 },
     attachments: { sizes: [10 * 2 ** 20, 100 * 2 ** 20], repeats: 1 },
     push: { samples: 20, members: 100 },
     bigGroup: null,
@@ -132,7 +139,7 @@ export const PARAMS: Record<Mode, Params> = {
     compareServers: true,
     isolateCosts: true,
     cost: { members: 1024, online: 16, singles: 20, gapMs: 2_000, burst: 50, settleMs: 31_000, coverMs: 11_000 },
-    reactions: { members: 1024, burst: 10, window: 10, repeats: 20, countedBursts: 5 },
+    reactions: { members: 1024, burst: 10, window: 10, repeats: 20, countedBursts: 5, countedWindows: 2 },
     attachments: { sizes: [10 * 2 ** 20, 100 * 2 ** 20], repeats: 3 },
     push: { samples: 20, members: 1000 },
     bigGroup: { members: 10_000, online: 100, budgetMs: 180_000 },
