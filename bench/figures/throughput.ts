@@ -6,6 +6,7 @@
 import { directChatId } from "../../protocol/ids";
 import type { DeliveryReport, LoadTarget } from "../agent-protocol";
 import { type Bench, closeAll, createGroup, type Device, deviceSpec, keyOf, openAll } from "../context";
+import { countFsyncs } from "../fsyncs";
 import { awaitIdle } from "../idle";
 import { findMaxRate, passes, type Search, type Step } from "../rate-search";
 import { summarize } from "../stats";
@@ -156,14 +157,17 @@ export const COUNTED_IN_FLIGHT = 8;
 
 export interface OneChatCost {
   cost: CostWindow;
+  /** `fsync`/`fdatasync` calls of the server per message over the window (null: `perf` could not count). */
+  fsyncs: number | null;
   /** Messages acked per second while the window's load ran. */
   rate: number;
 }
 
 /**
  * Figure 1d: what a message costs on figure 1's path (one sender socket into one direct chat, the
- * recipient online and answering `received`), counted as 4b counts: a closed loop with
- * `COUNTED_IN_FLIGHT` sends in flight for one step, in a window that ends `settleMs` later.
+ * recipient online and answering `received`): a closed loop with `COUNTED_IN_FLIGHT` sends in
+ * flight for one step, in a window that ends `settleMs` later; the server's `fsync` calls
+ * (`../fsyncs`), and commits and calls as 4b counts them.
  */
 export async function costInOneChat(bench: Bench): Promise<OneChatCost> {
   const topo = await directTopology(bench, 1, "f1d-");
@@ -172,13 +176,18 @@ export async function costInOneChat(bench: Bench): Promise<OneChatCost> {
     // What the warm-up leaves for later (its inbox flush, the chat's check) must land before the window.
     await sleepUntil(Date.now() + bench.params.cost.settleMs);
     let rate = 0;
+    let fsyncs: Promise<number | null> = Promise.resolve(null);
     const cost = await countedSends(bench, async () => {
+      const counting = await countFsyncs(bench.server.runtimePids());
       const r = await loadOnAgents(bench, topo.senders, 0, bench.params.stepMs, COUNTED_IN_FLIGHT);
       if (r.errors > 0) throw new Error(`counted sends failed: ${r.firstError}`);
       rate = closedLoopRate(bench, r);
+      // Over the window's settle time too: what the sends leave for later (receipts, flushes, the alarm) syncs.
+      fsyncs = sleepUntil(Date.now() + bench.params.cost.settleMs).then(() => counting.stop());
       return r.completed;
     });
-    return { cost, rate };
+    const synced = await fsyncs;
+    return { cost, rate, fsyncs: synced === null ? null : synced / cost.messages };
   } finally {
     await closeAll(bench);
   }

@@ -32,6 +32,7 @@ import type {
 import { errorFields, logEvent } from "../log-event";
 import { NOT_A_MEMBER, type Outcome, ok, refuse } from "../outcome";
 import { settingsOf } from "../settings";
+import { spread } from "../timer-spread";
 import { type ChangeStatements, changeStatements } from "./changes";
 import { ChatAttachments, type StoredAttachment } from "./chat-attachments";
 import type { Append, ChatCore, ChatState } from "./chat-core";
@@ -110,6 +111,7 @@ export class ChatObject extends DurableObject<Env> {
       attachments: this.attachments,
       commit: (write, ownCopies) => this.commit(write, ownCopies),
       redeliver: (userIds, messages) => void this.fanout.deliverTo(userIds, messages),
+      rideAlong: () => this.receipts.writeWaiting(),
     });
     this.fanout = new Fanout(
       (userIds, delivery) => this.outbound.deliverMany(userIds, delivery),
@@ -419,7 +421,7 @@ export class ChatObject extends DurableObject<Env> {
     if (last) {
       chat.lastSeq = last.seq;
       for (const m of fresh) if (READABLE_KINDS.has(m.kind)) this.receipts.noteSent(m.sender, m.seq);
-      this.scheduleCheck(CHECK_DELAY_MS);
+      this.scheduleCheck(spread(CHECK_DELAY_MS, 0.75));
       this.fanout.enqueue(fresh, ownCopies);
       if (fresh.some((m) => READABLE_KINDS.has(m.kind))) this.notices.due(chat);
     }

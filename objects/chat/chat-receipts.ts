@@ -1,7 +1,7 @@
 /**
- * Receipts of the chat object: members' watermarks moving forward (group-committed), the
- * receipt frames owed to senders (at once in a direct chat, coalesced in a group), and message
- * info. The chat object checks access before calling in.
+ * Receipts of the chat object: members' watermarks moving forward (group-committed, or riding on
+ * a send's commit: `./watermark-commit`), the receipt frames owed to senders (at once in a direct
+ * chat, coalesced in a group), and message info. The chat object checks access before calling in.
  */
 import type { ServerFrame } from "../../protocol";
 import type { MessageInfo, Watermarks } from "../contracts";
@@ -9,8 +9,9 @@ import { type Outcome, ok, refuse } from "../outcome";
 import type { ChatCore, ChatState } from "./chat-core";
 import { lastSentBySender, readMessage } from "./log";
 import { blocks, readReceiptsOff, writeWatermarks } from "./membership";
-import { advance, lowestOfOthers, type MemberRow, ReceiptTracker, WatermarkWrites } from "./receipts";
+import { advance, lowestOfOthers, type MemberRow, ReceiptTracker } from "./receipts";
 import * as schema from "./schema";
+import { WatermarkCommit } from "./watermark-commit";
 
 /** Group receipts are coalesced over this window: one frame per sender and status at most. */
 const RECEIPT_WINDOW_MS = 250;
@@ -18,14 +19,15 @@ const RECEIPT_WINDOW_MS = 250;
 export class ChatReceipts {
   private tracker: ReceiptTracker | null = null;
   private timer: ReturnType<typeof setTimeout> | null = null;
-  private readonly watermarks: WatermarkWrites;
+  private readonly watermarks: WatermarkCommit;
 
   constructor(private readonly chat: ChatCore) {
-    this.watermarks = new WatermarkWrites((rows) =>
-      chat.transaction((tx) => {
-        for (const member of rows) writeWatermarks(tx, member);
-      }),
-    );
+    this.watermarks = new WatermarkCommit((write) => chat.transaction(write), writeWatermarks);
+  }
+
+  /** Writes the watermarks waiting for their commit now; see `WatermarkCommit.writeNow`. */
+  writeWaiting(): void {
+    this.watermarks.writeNow();
   }
 
   /** Who sent what, read from the log the first time receipts are needed after a wake. */

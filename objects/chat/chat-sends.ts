@@ -27,6 +27,8 @@ export interface SendsHost {
   ): T;
   /** Delivers already stored messages again to `userIds` (after a resend). */
   redeliver(userIds: string[], messages: Message[]): void;
+  /** Writes the members' watermarks waiting for their commit now, so that they share the send's. */
+  rideAlong(): void;
 }
 
 export class ChatSends {
@@ -78,6 +80,8 @@ export class ChatSends {
         }),
       ownCopies,
     );
+    // Written in the same synchronous run as the sends: one commit for both.
+    this.host.rideAlong();
     // A resend means its first ack may have been lost, and with it the sender object's copy.
     if (resent.length > 0)
       this.host.redeliver(

@@ -4,7 +4,7 @@
  *
  * While a device is connected, a chat's `lastSeq`, the device cursors and the delivered/read
  * marks are kept in memory and written together with the next write that must commit anyway,
- * or after `INBOX_FLUSH_MS` (30 s by default): a message then costs an online member no commit of its own. What
+ * or within `INBOX_FLUSH_MS` (30 s by default, spread from half of it on): a message then costs an online member no commit of its own. What
  * must survive a crash is written at once: a chat new to the user, a chat parked (news while no
  * device was connected), and the `live` flag, set while deferred writes may be pending. After a
  * crash with `live` set, the next connect asks the chats where their logs stand (see `Inbound`).
@@ -12,6 +12,7 @@
 import { eq, sql } from "drizzle-orm";
 import type { DrizzleSqliteDODatabase } from "drizzle-orm/durable-sqlite";
 import { type ChatCursor, type ChatType, type Message, READABLE_KINDS } from "../../protocol";
+import { spread } from "../timer-spread";
 import * as schema from "./schema";
 
 export type InboxRow = typeof schema.inbox.$inferSelect;
@@ -364,6 +365,7 @@ export class Inbox {
   }
 
   private scheduleFlush(): void {
-    this.flushTimer ??= setTimeout(() => this.flush(), this.flushMs);
+    // Spread: user objects woken by one burst must not all flush in the same moment.
+    this.flushTimer ??= setTimeout(() => this.flush(), spread(this.flushMs));
   }
 }
