@@ -41,6 +41,7 @@ app.use("/v1/*", async (c, next) => {
     return errorResponse(c, "unauthorized", auth.message);
   }
   c.set("userId", auth.userId);
+  c.set("iat", auth.iat);
   await next();
 });
 

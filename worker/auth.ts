@@ -14,7 +14,8 @@ import { hasKeySource, JWKS_ALGS, type KeySource, keysFor } from "./jwks";
 export const JWT_ALG = "HS256";
 const DEV_TOKEN_TTL_S = 24 * 60 * 60;
 
-export type AuthResult = { ok: true; userId: string } | { ok: false; message: string };
+/** `iat`: when the token was issued (seconds), if it says: routes that need a recent sign-in check it. */
+export type AuthResult = { ok: true; userId: string; iat?: number } | { ok: false; message: string };
 
 /** What tokens are checked with: the HS256 secret, the identity provider's keys and claims. */
 export type AuthConfig = KeySource & { secret?: string; previousSecret?: string; issuer?: string; audience?: string };
@@ -82,7 +83,7 @@ export async function authenticate(token: string | null, config: AuthConfig): Pr
   if (typeof payload.exp !== "number") return { ok: false, message: "token has no exp claim" };
   const sub = userIdSchema.safeParse(payload.sub);
   if (!sub.success) return { ok: false, message: "token sub is not a valid user id" };
-  return { ok: true, userId: sub.data };
+  return { ok: true, userId: sub.data, iat: typeof payload.iat === "number" ? payload.iat : undefined };
 }
 
 export function issueToken(userId: string, secret: string, now = Date.now()): Promise<string> {

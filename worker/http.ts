@@ -5,7 +5,7 @@ import type { z } from "zod";
 import type { Outcome } from "../objects/outcome";
 import { describeIssues, type ErrorBody, type ErrorCode, httpStatusOf, isBodyTooLarge } from "../protocol";
 
-export type AppEnv = { Bindings: Env; Variables: { userId: string } };
+export type AppEnv = { Bindings: Env; Variables: { userId: string; iat?: number } };
 export type AppContext = Context<AppEnv>;
 
 export function errorResponse(c: Context, code: ErrorCode, message: string): Response {

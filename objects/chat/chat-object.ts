@@ -57,6 +57,7 @@ import { Outbound } from "./outbound";
 import { ParkedMembers } from "./parked-members";
 import type { MemberRow } from "./receipts";
 import * as schema from "./schema";
+import { readSentBy, type SentPage } from "./sent-by";
 
 const RETRY_DELAY_MS = 2_000;
 const CHECK_DELAY_MS = 10_000;
@@ -249,6 +250,13 @@ export class ChatObject extends DurableObject<Env> {
   attachmentFor(chatId: string, caller: string, id: string): Outcome<StoredAttachment> {
     const access = this.access(chatId, caller);
     return access.ok ? this.attachments.find(chatId, caller, id) : access;
+  }
+
+  /** The messages `userId` sent here after `afterSeq`, for its export: its own data, whether or not it is still a member. */
+  sentBy(chatId: string, userId: string, afterSeq: number, limit: number): Outcome<SentPage> {
+    if (!this.chat) return ok({ messages: [], more: false });
+    if (this.chat.chatId !== chatId) return refuse("internal", "chat id does not match this object");
+    return ok(readSentBy(this.db, userId, afterSeq, limit));
   }
 
   /** A page of the log, after or before a seq. */

@@ -26,6 +26,8 @@ import type { StoredSubscription } from "../push/web-push";
 import { settingsOf } from "../settings";
 import { chatStub, upgradeIdentity, upgradeRequestId } from "../stubs";
 import type { Blocks } from "./blocks";
+import { eraseUser } from "./erase";
+import { type ExportHead, exportHead } from "./export";
 import { type FrameContext, handleFrame, sendError } from "./frames";
 import { Inbound } from "./inbound";
 import type { Inbox } from "./inbox";
@@ -257,6 +259,21 @@ export class UserObject extends DurableObject<Env> {
       this.presence.removeWatcher(target);
     } else this.blocks.remove(target);
     return ok(null);
+  }
+
+  /** `GET /v1/me/export`: what this object keeps of the user; the Worker adds its messages from each chat. */
+  exportHead(): ExportHead {
+    return exportHead(this.db);
+  }
+
+  /** `DELETE /v1/me` (see `erase.ts`); the Worker then calls `reset`. */
+  erase(userId: string): Promise<Outcome<null>> {
+    return eraseUser({ ctx: this.ctx, env: this.env, db: this.db }, userId);
+  }
+
+  /** After `erase`: this instance's memory holds what was erased, so it is dropped; the call fails with it. */
+  reset(): void {
+    this.ctx.abort("account erased");
   }
 
   /** `GET /v1/blocks`. */
