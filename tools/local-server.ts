@@ -3,7 +3,7 @@
  * test and the benchmark, and stops or kills it. Node only.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { appendFileSync, mkdtempSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -26,6 +26,8 @@ export interface LocalServerOptions {
   /** Extra variables, e.g. SEND_BURST for a test that sends fast. */
   vars?: Record<string, string>;
   log?: boolean;
+  /** Appends the server's output here, whole lines only (the e2e log checks read it). */
+  logFile?: string;
 }
 
 const ROOT = findProjectRoot(import.meta.dirname);
@@ -73,6 +75,23 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
   child.stderr?.on("data", (d) => {
     output = (output + String(d)).slice(-8000);
   });
+  if (options.logFile) {
+    const file = options.logFile;
+    for (const stream of [child.stdout, child.stderr]) {
+      // Each stream's lines are kept whole, so that stdout and stderr do not interleave mid-line.
+      let partial = "";
+      stream?.on("data", (d) => {
+        const text = partial + String(d);
+        const end = text.lastIndexOf("\n") + 1;
+        partial = text.slice(end);
+        try {
+          if (end > 0) appendFileSync(file, text.slice(0, end));
+        } catch {
+          // The file's directory is gone (its run tore down): the server goes on without it.
+        }
+      });
+    }
+  }
   const url = `http://127.0.0.1:${port}`;
   const exited = new Promise<void>((r) => child.once("exit", () => r()));
   const killGroup = (signal: NodeJS.Signals) => {
