@@ -103,7 +103,7 @@ describe("request lines and X-Request-Id", () => {
     expect(line).not.toHaveProperty("userId");
   });
 
-  it("cf-ray is the id when present; 404s and refusals carry one too; the route is the pattern, with the user", async () => {
+  it("cf-ray is the id when present; 404s and preflights carry one too; the route is the pattern, with the user", async () => {
     const ray = "8f1b2c3d4e5f6a7b-AMS";
     const health = await exports.default.fetch(`${ORIGIN}/health`, { headers: { "cf-ray": ray } });
     expect(health.headers.get("X-Request-Id")).toBe(ray);
@@ -114,6 +114,14 @@ describe("request lines and X-Request-Id", () => {
     const missingId = missing.headers.get("X-Request-Id");
     expect(missingId).toMatch(UUID);
     expect(find("request", { requestId: missingId })).toMatchObject({ status: 404, route: null });
+
+    const preflight = await exports.default.fetch(`${ORIGIN}/v1/chats`, {
+      method: "OPTIONS",
+      headers: { Origin: "https://app.example", "Access-Control-Request-Method": "POST" },
+    });
+    const preflightId = preflight.headers.get("X-Request-Id");
+    expect(preflightId).toMatch(UUID);
+    expect(find("request", { requestId: preflightId })).toMatchObject({ method: "OPTIONS", status: preflight.status });
 
     const [alice, bob] = await users("alice", "bob");
     const chatId = await openDirect(alice, bob);
