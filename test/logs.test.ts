@@ -13,6 +13,7 @@ import type { UserObject } from "../objects/user/user-object";
 import { rateLimited } from "../worker/edge-limits";
 import type { AppEnv } from "../worker/http";
 import { requestLog } from "../worker/request-log";
+import { streamToBucket } from "../worker/routes/attachment-upload";
 import { api, connect, openDirect, TestSocket, unique, upgrade } from "./helpers/client";
 import { createGroup, fanoutSettled, users } from "./helpers/groups";
 import { newSubscriber } from "./helpers/push-service";
@@ -203,6 +204,28 @@ describe("edge refusals", () => {
     const requestId = res.headers.get("X-Request-Id");
     expect(find("rate_limited", { requestId })).toMatchObject({ source: "Worker", reason: "too many attempts" });
     expect(find("request", { requestId })).toMatchObject({ status: 429, route: "/" });
+  });
+});
+
+describe("failed uploads", () => {
+  it("an upload R2 refuses logs its request id and the error's name, not its message or the key", async () => {
+    const marker = unique("uploadmarker");
+    const bucket = {
+      put: async (_key: string, body: ReadableStream) => {
+        await new Response(body).arrayBuffer();
+        throw new Error(`could not store chats/${marker}`);
+      },
+    } as unknown as R2Bucket;
+    const png = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, ...new Uint8Array(64)]);
+    const body = new Response(png).body as ReadableStream<Uint8Array>;
+    const result = await streamToBucket(bucket, `chats/${marker}`, body, png.byteLength, "image/png", "req-upload");
+    expect(result).toMatchObject({ ok: false, code: "internal" });
+    expect(find("unexpected_error", { requestId: "req-upload" })).toMatchObject({
+      level: "error",
+      during: "attachment upload",
+      error: "Error",
+    });
+    expect(calls.flat().some((l) => l.includes(marker))).toBe(false);
   });
 });
 

@@ -15,6 +15,7 @@ export async function streamToBucket(
   body: ReadableStream<Uint8Array>,
   size: number,
   contentType: string,
+  requestId?: string,
 ): Promise<UploadResult> {
   const reader = body.getReader();
   const head: Uint8Array[] = [];
@@ -66,7 +67,12 @@ export async function streamToBucket(
   if (problem) return problem;
   if (piped.status === "rejected" || stored.status === "rejected") {
     const err = piped.status === "rejected" ? piped.reason : stored.status === "rejected" ? stored.reason : null;
-    logEvent("error", "unexpected_error", { source: "Worker", during: "attachment upload", ...errorFields(err) });
+    logEvent("error", "unexpected_error", {
+      source: "Worker",
+      requestId,
+      during: "attachment upload",
+      ...errorFields(err),
+    });
     return { ok: false, code: "internal", message: "the file could not be stored; upload it again" };
   }
   return { ok: true };

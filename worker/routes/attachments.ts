@@ -44,7 +44,8 @@ export const attachmentRoutes = new Hono<AppEnv>()
     const reserved = await chat.reserveAttachment(chatId.data, me, { size, contentType, name });
     if (!reserved.ok) return refuseUpload(c, reserved.code, reserved.message);
     const { id, key } = reserved.value;
-    const stored = await streamToBucket(attachmentBucket(c.env, chatId.data), key, body, size, contentType);
+    const bucket = attachmentBucket(c.env, chatId.data);
+    const stored = await streamToBucket(bucket, key, body, size, contentType, c.get("requestId"));
     await chat.attachmentUploaded(chatId.data, me, id, stored.ok);
     if (!stored.ok) return errorResponse(c, stored.code, stored.message);
     return c.json({ id, size, contentType, name }, 201);
