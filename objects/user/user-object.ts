@@ -17,7 +17,7 @@ import {
   parseClientFrame,
   type ServerFrame,
 } from "../../protocol";
-import type { ChatSummary, Delivery, DeliveryAnswer, PresenceFrame, Watermarks } from "../contracts";
+import type { ChatSummary, Delivery, DeliveryAnswer, PresenceFrame } from "../contracts";
 import { errorFields, logEvent } from "../log-event";
 import { type Outcome, ok, refuse } from "../outcome";
 import { OwnCopies } from "../own-copies";
@@ -25,24 +25,21 @@ import { loadVapidKey, type VapidKey } from "../push/vapid";
 import type { StoredSubscription } from "../push/web-push";
 import { settingsOf } from "../settings";
 import { chatStub, upgradeIdentity, upgradeRequestId } from "../stubs";
-import type { Blocks } from "./blocks";
+import { ChatRefresh } from "./chat-refresh";
+import { anySocketUser, framesToDevices, receiptsToDevices } from "./device-fanout";
 import { eraseUser } from "./erase";
 import { type ExportHead, exportHead } from "./export";
+import { frameTooLarge, heard } from "./frame-intake";
 import { type FrameContext, handleFrame, sendError } from "./frames";
 import { Inbound } from "./inbound";
-import type { Inbox } from "./inbox";
-import type { Presence } from "./presence";
 import { PresenceService } from "./presence-service";
-import type { Pushes } from "./pushes";
 import { FloodMeter, sendLimiter, type TokenBucket } from "./rate-limit";
-import { ReceiptQueue, type ReceiptWaiter } from "./receipt-queue";
+import { ReceiptQueue } from "./receipt-queue";
 import * as schema from "./schema";
 import { SendQueue } from "./send-queue";
 import { socketLimitMessage, socketLimitReached } from "./socket-limit";
-import { type SocketState, sendFrame, sendRaw, stateOf } from "./sockets";
+import { type SocketState, sendFrame, stateOf } from "./sockets";
 import { UserStores } from "./stores";
-
-const HEARD_GRANULARITY_MS = 5_000;
 
 export class UserObject extends DurableObject<Env> {
   /** The deep health check's round trip (worker/health.ts): answers without touching state. */
@@ -71,16 +68,17 @@ export class UserObject extends DurableObject<Env> {
   /** `received` and `read` on their way to the chat objects, merged while a call is in flight. */
   private readonly receipts = new ReceiptQueue(
     (chatId, userId, marks) => chatStub(this.env, chatId).markReceipts(chatId, userId, marks),
-    (chatId, result, waiters) => this.receiptsDone(chatId, result, waiters),
+    // The chat's answer to merged receipts: errors to the frames it refused, `read` to the other devices.
+    (chatId, result, waiters) => receiptsToDevices(this.ctx, this.stores.inbox, chatId, result, waiters),
   );
   /** Sends refused by the rate limit, per socket, over the last window (memory only). */
   private readonly floods = new FloodMeter();
   private readonly ownCopies = new OwnCopies();
   private readonly frames: FrameContext;
   private readonly inbound: Inbound;
+  private readonly refresh: ChatRefresh;
   /** Upgrades waiting for their chats to resume: the user counts as online meanwhile. */
   private connecting = 0;
-  private resuming: Promise<void> | null = null;
   private vapid: Promise<VapidKey | null> | null = null;
   /** When the alarm is set for (null: not set, as far as this instance knows). */
   private alarmAt: number | null = null;
@@ -108,28 +106,13 @@ export class UserObject extends DurableObject<Env> {
     );
     this.frames = this.frameContext();
     this.inbound = this.inboundHost();
+    this.refresh = new ChatRefresh(this.stores, this.inbound);
     this.presenceService = new PresenceService(this.stores);
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
     void ctx.blockConcurrencyWhile(async () => {
       await migrate(this.db, migrations);
       this.alarmAt = await ctx.storage.getAlarm();
     });
-  }
-
-  private get inbox(): Inbox {
-    return this.stores.inbox;
-  }
-
-  private get presence(): Presence {
-    return this.stores.presence;
-  }
-
-  private get blocks(): Blocks {
-    return this.stores.blocks;
-  }
-
-  private get pushes(): Pushes {
-    return this.stores.pushes;
   }
 
   /** Accepts a device's WebSocket; the Worker has authenticated it and names user and device. */
@@ -154,11 +137,11 @@ export class UserObject extends DurableObject<Env> {
     // Chats that parked this user deliver again, and the inbox learns where they stand, before `ready`.
     this.connecting += 1;
     try {
-      this.inbox.setLive(true);
-      await this.resumeChats(userId);
+      this.stores.inbox.setLive(true);
+      await this.refresh.resumeChats(userId);
       // `ready` gives each chat's unread count: those that went stale are counted by their chats.
-      const listed = this.inbox.unheldBy(deviceId).map((c) => c.chatId);
-      await this.inbound.refresh(userId, this.inbox.unreadStale(listed));
+      const listed = this.stores.inbox.unheldBy(deviceId).map((c) => c.chatId);
+      await this.inbound.refresh(userId, this.stores.inbox.unreadStale(listed));
     } finally {
       this.connecting -= 1;
     }
@@ -180,7 +163,7 @@ export class UserObject extends DurableObject<Env> {
     this.ctx.acceptWebSocket(server, [deviceId]);
     server.serializeAttachment(state);
     logEvent("info", "socket_open", { source: "UserObject", requestId, userId, deviceId });
-    sendFrame(server, { type: "ready", userId, deviceId: deviceId, chats: this.inbox.unheldBy(deviceId) });
+    sendFrame(server, { type: "ready", userId, deviceId: deviceId, chats: this.stores.inbox.unheldBy(deviceId) });
     this.presenceService.mayHaveChanged(userId);
     return new Response(null, { status: 101, webSocket: client });
   }
@@ -188,9 +171,8 @@ export class UserObject extends DurableObject<Env> {
   override async webSocketMessage(ws: WebSocket, raw: string | ArrayBuffer): Promise<void> {
     const socket = stateOf(ws);
     if (!socket) return ws.close(1011, "socket state lost");
-    const size = typeof raw === "string" ? byteLength(raw) : raw.byteLength;
-    if (size > MAX_FRAME_BYTES) return ws.close(1009, `frame over ${MAX_FRAME_BYTES} bytes`);
-    this.heard(ws, socket);
+    if (frameTooLarge(raw)) return ws.close(1009, `frame over ${MAX_FRAME_BYTES} bytes`);
+    heard(ws, socket);
     const parsed = parseClientFrame(raw);
     if (!parsed.ok) return sendError(ws, parsed, parsed.id);
     try {
@@ -216,8 +198,8 @@ export class UserObject extends DurableObject<Env> {
     } catch {
       // Already closed.
     }
-    if (!this.presenceService.online([ws])) this.inbox.setLive(false);
-    this.inbox.flush();
+    if (!this.presenceService.online([ws])) this.stores.inbox.setLive(false);
+    this.stores.inbox.flush();
     const state = stateOf(ws);
     if (!state) return;
     const { requestId, userId, deviceId, connectedAt } = state;
@@ -231,7 +213,7 @@ export class UserObject extends DurableObject<Env> {
       durationMs,
     });
     // The close itself is the last we heard from this device.
-    this.presence.seen(Date.now());
+    this.stores.presence.seen(Date.now());
     this.presenceService.mayHaveChanged(state.userId, [ws]);
   }
 
@@ -242,9 +224,9 @@ export class UserObject extends DurableObject<Env> {
   override async alarm(): Promise<void> {
     this.alarmAt = null;
     const gone = this.presenceService.closeSilent();
-    const userId = gone.map((ws) => stateOf(ws)?.userId).find((u) => u) ?? this.anySocketUser();
+    const userId = gone.map((ws) => stateOf(ws)?.userId).find((u) => u) ?? anySocketUser(this.ctx);
     if (userId) this.presenceService.mayHaveChanged(userId, gone);
-    const next = await this.pushes.sendDue();
+    const next = await this.stores.pushes.sendDue();
     if (next !== null) this.wakeAt(next);
   }
 
@@ -255,9 +237,9 @@ export class UserObject extends DurableObject<Env> {
     const told = await chatStub(this.env, chatId).setBlocking(chatId, userId, blocked);
     if (!told.ok) return told;
     if (blocked) {
-      this.blocks.add(target);
-      this.presence.removeWatcher(target);
-    } else this.blocks.remove(target);
+      this.stores.blocks.add(target);
+      this.stores.presence.removeWatcher(target);
+    } else this.stores.blocks.remove(target);
     return ok(null);
   }
 
@@ -278,7 +260,7 @@ export class UserObject extends DurableObject<Env> {
 
   /** `GET /v1/blocks`. */
   blockedUsers(): string[] {
-    return this.blocks.list();
+    return this.stores.blocks.list();
   }
 
   /** Subscribes a device of the user to Web Push (`PUT /v1/devices/:deviceId/push`). */
@@ -287,23 +269,23 @@ export class UserObject extends DurableObject<Env> {
     deviceId: string,
     subscription: StoredSubscription,
   ): Promise<Outcome<null>> {
-    const first = !this.pushes.any();
-    const result = await this.pushes.subscribe(deviceId, subscription);
+    const first = !this.stores.pushes.any();
+    const result = await this.stores.pushes.subscribe(deviceId, subscription);
     // Chats that parked this user before it took pushes do not know it does now: resumed, the
     // next message finds it offline and parks it again, this time with notices.
-    if (result.ok && first) await this.inbound.resume(userId, this.inbox.parkedChats());
+    if (result.ok && first) await this.inbound.resume(userId, this.stores.inbox.parkedChats());
     return result;
   }
 
   /** `DELETE /v1/devices/:deviceId/push`. */
   removePushSubscription(deviceId: string): void {
-    this.pushes.unsubscribe(deviceId);
+    this.stores.pushes.unsubscribe(deviceId);
   }
 
   /** `PUT /v1/chats/:chatId/mute` (`until` null: until unmuted) and `DELETE` (`unmute`). */
   setMute(chatId: string, until: number | null | "unmute"): void {
-    if (until === "unmute") this.pushes.unmute(chatId);
-    else this.pushes.mute(chatId, until);
+    if (until === "unmute") this.stores.pushes.unmute(chatId);
+    else this.stores.pushes.mute(chatId, until);
   }
 
   override async webSocketError(ws: WebSocket, error: unknown): Promise<void> {
@@ -331,44 +313,13 @@ export class UserObject extends DurableObject<Env> {
   }
 
   /** The user's chats, for `GET /v1/chats`; parked chats and stale unread counts are asked of their chats. */
-  async listChats(userId: string): Promise<ChatSummary[]> {
-    const rows = this.inbox.all();
-    const ask = rows.filter((r) => r.parked || r.unreadStale).map((r) => r.chatId);
-    await this.inbound.refresh(userId, ask);
-    return this.inbox.all().map(({ chatId, type, title, lastSeq, readSeq, unread, receiptDelivered, receiptRead }) => ({
-      chatId,
-      type,
-      title,
-      lastSeq,
-      readSeq,
-      unread,
-      receipts: { delivered: receiptDelivered, read: receiptRead },
-    }));
-  }
-
-  /** The chat's answer to merged receipts: errors to the frames it refused, `read` to the other devices. */
-  private receiptsDone(chatId: string, result: Outcome<Watermarks>, waiters: ReceiptWaiter[]): void {
-    if (!result.ok) {
-      for (const w of waiters) sendError(w.ws, result, w.id);
-      return;
-    }
-    if (!this.inbox.setMarks(chatId, result.value).readMoved) return;
-    const readers = new Set(waiters.filter((w) => w.status === "read").map((w) => w.deviceId));
-    const text = JSON.stringify({ type: "read", chatId, seq: result.value.read });
-    for (const ws of this.ctx.getWebSockets()) {
-      const device = stateOf(ws)?.deviceId;
-      if (device && !readers.has(device)) sendRaw(ws, text);
-    }
+  listChats(userId: string): Promise<ChatSummary[]> {
+    return this.refresh.listChats(userId);
   }
 
   /** Frames from a chat object (receipts, typing) for every connected device. */
   push(frames: ServerFrame[]): void {
-    for (const frame of frames) {
-      // Ticks of the user's own messages are kept, so that `ready` and the chat list restore them.
-      if (frame.type === "receipt") this.inbox.noteReceipts(frame.chatId, { [frame.status]: frame.seq });
-      const text = JSON.stringify(frame);
-      for (const ws of this.ctx.getWebSockets()) sendRaw(ws, text);
-    }
+    framesToDevices(this.ctx, this.stores.inbox, frames);
   }
 
   /**
@@ -399,21 +350,9 @@ export class UserObject extends DurableObject<Env> {
     return this.presenceService.presenceChanged(frame);
   }
 
-  /** Resumes the parked chats (and, after a crash, every chat); concurrent connects share one round. */
-  private async resumeChats(userId: string): Promise<void> {
-    while (this.resuming) await this.resuming;
-    const chats = this.stores.suspect ? this.inbox.all().map((r) => r.chatId) : this.inbox.parkedChats();
-    if (chats.length === 0) return;
-    this.stores.suspect = false;
-    this.resuming = this.inbound.resume(userId, chats).finally(() => {
-      this.resuming = null;
-    });
-    await this.resuming;
-  }
-
   private inboundHost(): Inbound {
-    const inbox = () => this.inbox;
-    const pushes = () => this.pushes;
+    const inbox = () => this.stores.inbox;
+    const pushes = () => this.stores.pushes;
     return new Inbound({
       sockets: () => this.ctx.getWebSockets(),
       online: () => this.presenceService.online(),
@@ -430,7 +369,7 @@ export class UserObject extends DurableObject<Env> {
   }
 
   private frameContext(): FrameContext {
-    const inbox = () => this.inbox;
+    const inbox = () => this.stores.inbox;
     return {
       settings: this.settings,
       sendLimit: this.sendGate,
@@ -446,33 +385,10 @@ export class UserObject extends DurableObject<Env> {
     };
   }
 
-  /** Records that a socket was heard from; rewritten at most every few seconds. */
-  private heard(ws: WebSocket, socket: SocketState): void {
-    const now = Date.now();
-    if (now - socket.lastHeard < HEARD_GRANULARITY_MS) return;
-    socket.lastHeard = now;
-    ws.serializeAttachment(socket);
-  }
-
   /** Has the alarm run at `time`, unless it is set to run sooner. */
   private wakeAt(time: number): void {
     if (this.alarmAt !== null && this.alarmAt <= time) return;
     this.alarmAt = time;
     void this.ctx.storage.setAlarm(time);
   }
-
-  private anySocketUser(): string | null {
-    for (const ws of this.ctx.getWebSockets()) {
-      const state = stateOf(ws);
-      if (state) return state.userId;
-    }
-    return null;
-  }
-}
-
-const encoder = new TextEncoder();
-
-function byteLength(text: string): number {
-  // Cheap bound first: a UTF-16 code unit is at most 3 bytes of UTF-8.
-  return text.length * 3 <= MAX_FRAME_BYTES ? text.length : encoder.encode(text).byteLength;
 }
