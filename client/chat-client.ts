@@ -244,11 +244,11 @@ export class ChatClient extends Emitter<ChatEvents> {
   }
 
   /** The user's chats (`api.listChats`); their `receipts` move the ticks this device shows. */
-  async listChats(): ReturnType<ChatApi["listChats"]> {
+  readonly listChats = async (): ReturnType<ChatApi["listChats"]> => {
     const chats = await this.api.listChats();
     for (const chat of chats) if (chat.receipts) this.ticks.restore(chat.chatId, chat.receipts);
     return chats;
-  }
+  };
 
   // Thin HTTP helpers; `api` has the rest (members, roles, receipts, presence, push subscriptions, mutes).
   readonly createDirectChat = (userId: string) => this.api.createDirectChat(userId);
