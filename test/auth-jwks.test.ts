@@ -429,7 +429,7 @@ describe("RS256 and ES256 tokens from a JWKS", () => {
       expect(errors, label).toHaveBeenCalledTimes(1);
       const line = String(errors.mock.calls[0]?.[0]);
       expect(line, label).toContain(url);
-      expect(line, label).toMatch(reason);
+      expect((JSON.parse(line) as { reason: string }).reason, label).toMatch(reason);
       expect(line, label).not.toContain(token.split(".")[2]);
       // The next request within the minute does not fetch (nor log) again.
       await expectRefused(token, { jwksUrl: url }, `${label}, again`);

@@ -118,7 +118,7 @@ function isSafeUrl(url: string): boolean {
 
 /** A JWKS problem: the document and its URL are the operator's settings, so its error text may be logged. */
 function configError(reason: string, configUrl?: string): void {
-  logEvent("error", "config_error", { source: "Worker", reason, configUrl });
+  logEvent("error", "config_error", { source: "Worker", configUrl, reason });
 }
 
 function reasonOf(err: unknown): string {
