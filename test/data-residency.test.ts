@@ -11,6 +11,7 @@ import { createExecutionContext, runInDurableObject, waitOnExecutionContext } fr
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { placedId } from "../objects/placement";
+import { chatStub, relayStub } from "../objects/stubs";
 import { jurisdictionOf } from "../protocol";
 import { app } from "../worker/app";
 import { api, connect, history, json, openDirect, unique } from "./helpers/client";
@@ -199,6 +200,15 @@ describe("data residency", () => {
     const unset = await json<{ chatId: string }>(await create({}));
     expect(unset.chatId).toMatch(/^g~[a-z2-7]{20}$/);
     await expectError(await create({ DATA_JURISDICTION: "mars" }), 500, "internal");
+  });
+
+  it("places a group's relay objects with its chat object", () => {
+    const chatId = "g~eu~abcdefghijklmnopqrst";
+    const name = `${chatId}/relay/3`;
+    const relay = relayStub(env, chatId, 3).id;
+    expect(relay.equals(placedId(namespaces.RELAY, "eu", name, true))).toBe(true);
+    expect(relay.equals(namespaces.RELAY.idFromName(name))).toBe(false);
+    expect(chatStub(env, chatId).id.equals(euChat(chatId).id)).toBe(true);
   });
 
   it("asks the platform for the jurisdiction's namespace, and emulates it only in local development", () => {
