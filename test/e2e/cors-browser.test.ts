@@ -45,7 +45,7 @@ async function token(userId: string): Promise<string> {
 }
 
 /** In the page: a GET with a bearer token and a JSON POST; what the page could read, or the error's name. */
-function callApi(args: { api: string; token: string; peer: string }) {
+async function callApi(args: { api: string; token: string; peer: string }) {
   const attempt = async (init: RequestInit, path: string) => {
     try {
       const res = await fetch(`${args.api}${path}`, init);
@@ -55,17 +55,17 @@ function callApi(args: { api: string; token: string; peer: string }) {
     }
   };
   const auth = { Authorization: `Bearer ${args.token}` };
-  return Promise.all([
-    attempt({ headers: auth }, "/v1/chats"),
-    attempt(
-      {
-        method: "POST",
-        headers: { ...auth, "Content-Type": "application/json" },
-        body: JSON.stringify({ type: "direct", with: args.peer }),
-      },
-      "/v1/chats",
-    ),
-  ]);
+  // One after the other: the list must be read before the chat exists.
+  const list = await attempt({ headers: auth }, "/v1/chats");
+  const created = await attempt(
+    {
+      method: "POST",
+      headers: { ...auth, "Content-Type": "application/json" },
+      body: JSON.stringify({ type: "direct", with: args.peer }),
+    },
+    "/v1/chats",
+  );
+  return [list, created];
 }
 
 it("a page of an allowed origin calls the API with a token; a page of another origin cannot", async () => {
