@@ -114,6 +114,20 @@ export interface Message {
   reactions?: Record<string, string[]>;
 }
 
+/**
+ * In a history page, the seqs `seq..through` of a group that the caller may not see (v1.1
+ * history visibility): one row per run, clipped to the page, so seqs stay gapless.
+ */
+export interface HiddenRow {
+  chatId: string;
+  seq: number;
+  kind: "hidden";
+  through: number;
+}
+
+/** A row of a history page: a message, or a run of seqs hidden from the caller. */
+export type HistoryRow = Message | HiddenRow;
+
 export interface ChatCursor {
   chatId: string;
   lastSeq: number;
@@ -129,7 +143,7 @@ export type ReceiptStatus = "delivered" | "read";
 export type ServerFrame =
   | { type: "ready"; userId: string; deviceId: string; chats: ChatCursor[] }
   | { type: "ack"; id?: string; chatId: string; clientMsgId: string; seq: number; ts: number }
-  | { type: "history"; id?: string; chatId: string; messages: Message[]; more: boolean }
+  | { type: "history"; id?: string; chatId: string; messages: HistoryRow[]; more: boolean }
   | ({ type: "message" } & Message)
   | { type: "receipt"; chatId: string; seq: number; status: ReceiptStatus; by?: string }
   | { type: "read"; chatId: string; seq: number }

@@ -1,9 +1,13 @@
 /** Bodies and query strings of the HTTP routes of protocol v1. */
 import { z } from "zod";
 import { refineSendFields, sendFields } from "./entries";
-import { bodySchema, type Message } from "./frames";
+import { bodySchema, type HistoryRow } from "./frames";
 import { type ChatType, clientMsgIdSchema, jurisdictionSchema, userIdSchema } from "./ids";
 import { MAX_GROUP_MEMBERS_CAP, MAX_TITLE_LENGTH } from "./limits";
+
+/** A group's history visibility (v1.1): `joined` shows members the log from their join on. */
+export const HISTORY_MODES = ["joined", "shared"] as const;
+export type HistoryMode = (typeof HISTORY_MODES)[number];
 
 export const createChatBody = z.discriminatedUnion("type", [
   z.strictObject({ type: z.literal("direct"), with: userIdSchema }),
@@ -12,6 +16,8 @@ export const createChatBody = z.discriminatedUnion("type", [
     title: z.string().trim().min(1).max(MAX_TITLE_LENGTH),
     // The deployment's MAX_GROUP_MEMBERS is checked by the chat; this only bounds the body.
     members: z.array(userIdSchema).max(MAX_GROUP_MEMBERS_CAP).default([]),
+    // Who sees what was said before joining: only members from their join on, or everyone.
+    history: z.enum(HISTORY_MODES).default("joined"),
     // Where the group's data is kept; without it the deployment's DATA_JURISDICTION applies.
     jurisdiction: jurisdictionSchema.optional(),
   }),
@@ -70,7 +76,7 @@ export interface HistoryQuery {
 }
 
 export interface HistoryPage {
-  messages: Message[];
+  messages: HistoryRow[];
   more: boolean;
 }
 

@@ -78,10 +78,14 @@ export class ChatAttachments {
     this.db.update(a).set({ state: "gone", name: "" }).where(eq(a.id, id)).run();
   }
 
-  /** A download by `caller` (a member): a sent file, or the caller's own upload not sent yet. */
-  find(chatId: string, caller: string, id: string): Outcome<StoredAttachment> {
+  /**
+   * A download by `caller` (a member): a sent file whose message `sees` (history visibility), or
+   * the caller's own upload not sent yet.
+   */
+  find(chatId: string, caller: string, id: string, sees: (seq: number) => boolean): Outcome<StoredAttachment> {
     const row = this.db.select().from(a).where(eq(a.id, id)).get();
-    const visible = row && (row.state === "sent" || (row.state === "uploaded" && row.uploader === caller));
+    const sent = row?.state === "sent" && row.seq !== null && sees(row.seq);
+    const visible = row && (sent || (row.state === "uploaded" && row.uploader === caller));
     if (!row || !visible) return refuse("not_found", "no such attachment");
     const { size, contentType, name } = row;
     return ok({ id, size, contentType, name, key: attachmentKey(chatId, id) });

@@ -2,7 +2,7 @@
  * What the chat object's helpers (`GroupAdmin`, `ChatReceipts`) may use of it: its state, its
  * log and transactions, and its calls out. The chat object builds this; its own fields stay private.
  */
-import type { Message, ServerFrame } from "../../protocol";
+import type { HistoryMode, Message, ServerFrame } from "../../protocol";
 import type { Delivery, DeliveryAnswer } from "../contracts";
 import type { Outcome } from "../outcome";
 import type { Settings } from "../settings";
@@ -14,6 +14,8 @@ export interface ChatState {
   chatId: string;
   type: "direct" | "group";
   title: string | null;
+  /** Who sees what was said before joining (groups; a direct chat shows both members everything). */
+  history: HistoryMode;
   lastSeq: number;
   fannedOutSeq: number;
   members: Map<string, MemberRow>;

@@ -2,16 +2,14 @@
  * One Durable Object per chat: it sequences the chat's messages (1, 2, 3... gapless), stores
  * history, members and receipts in its SQLite, and fans new messages out to the members' user
  * objects. Every call names the calling user; membership is checked on every call.
- * Its public methods are its RPC API (argument and answer types in `../contracts`); the group
- * and receipt helpers reach it only through the narrow `ChatCore` it builds for them.
+ * Its public methods are its RPC API (argument and answer types in `../contracts`), each a
+ * membership check (`./chat-store`) and a call into a helper; the group and receipt helpers
+ * reach it only through the narrow `ChatCore` it builds for them.
  */
 import { DurableObject } from "cloudflare:workers";
-import { drizzle } from "drizzle-orm/durable-sqlite";
-import { migrate } from "drizzle-orm/durable-sqlite/migrator";
-import migrations from "../../migrations/chat/migrations";
 import {
   type AttachmentInfo,
-  directChatMembers,
+  type HistoryMode,
   type Message,
   READABLE_KINDS,
   type Role,
@@ -30,34 +28,25 @@ import type {
   Watermarks,
 } from "../contracts";
 import { errorFields, logEvent } from "../log-event";
-import { NOT_A_MEMBER, type Outcome, ok, refuse } from "../outcome";
+import { type Outcome, ok, refuse } from "../outcome";
 import { settingsOf } from "../settings";
 import { spread } from "../timer-spread";
 import { type ChangeStatements, changeStatements } from "./changes";
 import { ChatAttachments, type StoredAttachment } from "./chat-attachments";
-import type { Append, ChatCore, ChatState } from "./chat-core";
+import type { ChatCore, ChatState } from "./chat-core";
 import { ChatReceipts } from "./chat-receipts";
 import { ChatSends } from "./chat-sends";
+import { ChatStore } from "./chat-store";
 import { deliveryOf, Fanout } from "./fanout";
 import { GroupAdmin } from "./group-admin";
-import {
-  type ChatDb,
-  type ChatTx,
-  countUnread,
-  type Entry,
-  insertMessage,
-  type LogStatements,
-  logStatements,
-  readHistory,
-  readMessage,
-} from "./log";
-import { blocks, loadChat, writeBlocking, writeDirectInfo, writeReadReceipts } from "./membership";
+import { type ChatDb, type ChatTx, type LogStatements, readMessage } from "./log";
+import { blocks, loadChat, viewOf, writeBlocking, writeReadReceipts } from "./membership";
 import { Notices } from "./notices";
 import { Outbound } from "./outbound";
 import { ParkedMembers } from "./parked-members";
 import type { MemberRow } from "./receipts";
-import * as schema from "./schema";
 import { readSentBy, type SentPage } from "./sent-by";
+import { canSee, visibleHistory } from "./visibility";
 
 const RETRY_DELAY_MS = 2_000;
 const CHECK_DELAY_MS = 10_000;
@@ -75,9 +64,9 @@ export class ChatObject extends DurableObject<Env> {
   private readonly sends: ChatSends;
   /** Tells parked members with push subscriptions of new messages, at most every few seconds. */
   private readonly notices: Notices;
-  private chat: ChatState | null = null;
+  /** Its SQLite, the chat as loaded, membership checks and commits. */
+  private readonly store: ChatStore;
   private readonly settings = settingsOf(this.env);
-  private schemaReady = false;
   /** When the alarm is set for (null: not set, as far as this instance knows). */
   private alarmAt: number | null = null;
   /** Every call out of this object (tests swap its deliveries from inside). */
@@ -93,8 +82,9 @@ export class ChatObject extends DurableObject<Env> {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    this.db = drizzle(ctx.storage, { schema });
-    this.log = logStatements(this.db);
+    this.store = new ChatStore(ctx, (chat, fresh, ownCopies) => this.stored(chat, fresh, ownCopies));
+    this.db = this.store.db;
+    this.log = this.store.log;
     this.changes = changeStatements(this.db);
     this.attachments = new ChatAttachments(this.db, env, (time) => this.wakeAt(time));
     this.parked = new ParkedMembers(this.db);
@@ -110,7 +100,7 @@ export class ChatObject extends DurableObject<Env> {
       changes: this.changes,
       settings: this.settings,
       attachments: this.attachments,
-      commit: (write, ownCopies) => this.commit(write, ownCopies),
+      commit: (write, ownCopies) => this.store.commit(write, ownCopies),
       redeliver: (userIds, messages) => void this.fanout.deliverTo(userIds, messages),
       rideAlong: () => this.receipts.writeWaiting(),
     });
@@ -119,7 +109,8 @@ export class ChatObject extends DurableObject<Env> {
       (userId, answer, lastSeq) => this.answered(userId, answer, lastSeq),
       () => {
         const chat = this.chat as ChatState;
-        return { ...deliveryOf(chat, []), members: this.parked.reachable(chat.members.keys()) };
+        const members = this.parked.reachable(chat.members.keys());
+        return { ...deliveryOf(chat, []), members, joinedSeq: (u) => chat.members.get(u)?.joinedSeq ?? 0 };
       },
     );
     this.core = this.coreForHelpers();
@@ -127,9 +118,9 @@ export class ChatObject extends DurableObject<Env> {
     this.receipts = new ChatReceipts(this.core);
     void ctx.blockConcurrencyWhile(async () => {
       // An object nobody created (an outsider probing ids) gets no tables: it stays empty.
-      if (!this.hasTables()) return;
-      await this.migrate();
-      this.chat = loadChat(this.db);
+      if (!this.store.hasTables()) return;
+      await this.store.migrate();
+      this.store.chat = loadChat(this.db);
       if (this.chat) this.fanout.deliveredSeq = this.chat.fannedOutSeq;
       this.parked.load();
       this.alarmAt = await ctx.storage.getAlarm();
@@ -140,8 +131,7 @@ export class ChatObject extends DurableObject<Env> {
 
   /** Opens (creating on first use) the direct chat `chatId`, whose members its id names. */
   async openDirect(chatId: string, caller: string): Promise<Outcome<{ chatId: string }>> {
-    await this.prepare(chatId, caller);
-    const chat = this.access(chatId, caller);
+    const chat = await this.store.enter(chatId, caller);
     if (!chat.ok) return chat;
     for (const userId of chat.value.members.keys())
       void this.deliver(userId, deliveryOf(chat.value, [])).catch(() => {});
@@ -154,9 +144,10 @@ export class ChatObject extends DurableObject<Env> {
     creator: string,
     title: string,
     memberIds: string[],
+    history: HistoryMode = "joined",
   ): Promise<Outcome<{ chatId: string }>> {
-    if (!this.schemaReady) await this.ctx.blockConcurrencyWhile(() => this.migrate());
-    return this.groups.create(chatId, creator, title, memberIds);
+    await this.store.ensureSchema();
+    return this.groups.create(chatId, creator, title, memberIds, history);
   }
 
   /** An admin adds `userId`; answers the seq of the `added` system message. */
@@ -178,16 +169,9 @@ export class ChatObject extends DurableObject<Env> {
 
   /** The chat's type, title and members, for a member. */
   async describe(chatId: string, caller: string): Promise<Outcome<ChatView>> {
-    await this.prepare(chatId, caller);
-    const chat = this.access(chatId, caller);
+    const chat = await this.store.enter(chatId, caller);
     if (!chat.ok) return chat;
-    const { type, title, members } = chat.value;
-    return ok({
-      chatId,
-      type,
-      title,
-      members: [...members.values()].map((m) => ({ userId: m.userId, role: m.role })),
-    });
+    return ok(viewOf(chat.value));
   }
 
   /**
@@ -198,8 +182,7 @@ export class ChatObject extends DurableObject<Env> {
    * stored. Fan-out starts after the commit.
    */
   async send(chatId: string, sender: string, items: SendItem[]): Promise<Outcome<Outcome<Ack>[]>> {
-    await this.prepare(chatId, sender);
-    const access = this.access(chatId, sender);
+    const access = await this.store.enter(chatId, sender);
     if (!access.ok) return access;
     if (blocks(access.value, sender)) return refuse("forbidden", "this user does not take your messages");
     return ok(await this.sends.store(access.value, sender, items));
@@ -207,8 +190,7 @@ export class ChatObject extends DurableObject<Env> {
 
   /** A member's read receipts setting (direct chats only: groups are not affected). */
   async setReadReceipts(chatId: string, userId: string, on: boolean): Promise<Outcome<null>> {
-    await this.prepare(chatId, userId);
-    const access = this.access(chatId, userId);
+    const access = await this.store.enter(chatId, userId);
     if (!access.ok) return access;
     if (access.value.type !== "direct") return ok(null);
     const member = access.value.members.get(userId) as MemberRow;
@@ -219,8 +201,7 @@ export class ChatObject extends DurableObject<Env> {
 
   /** In a direct chat, `blocker` blocks (or unblocks) the other member; its object keeps the list. */
   async setBlocking(chatId: string, blocker: string, blocking: boolean): Promise<Outcome<null>> {
-    await this.prepare(chatId, blocker);
-    const access = this.access(chatId, blocker);
+    const access = await this.store.enter(chatId, blocker);
     if (!access.ok) return access;
     if (access.value.type !== "direct") return refuse("bad_request", "only a direct chat has a block");
     const member = access.value.members.get(blocker) as MemberRow;
@@ -235,8 +216,7 @@ export class ChatObject extends DurableObject<Env> {
     caller: string,
     file: Omit<AttachmentInfo, "id">,
   ): Promise<Outcome<StoredAttachment>> {
-    await this.prepare(chatId, caller);
-    const access = this.access(chatId, caller);
+    const access = await this.store.enter(chatId, caller);
     return access.ok ? ok(this.attachments.reserve(chatId, caller, file)) : access;
   }
 
@@ -249,7 +229,9 @@ export class ChatObject extends DurableObject<Env> {
   /** Where a file's bytes are, for a member allowed to download it. */
   attachmentFor(chatId: string, caller: string, id: string): Outcome<StoredAttachment> {
     const access = this.access(chatId, caller);
-    return access.ok ? this.attachments.find(chatId, caller, id) : access;
+    return access.ok
+      ? this.attachments.find(chatId, caller, id, (seq) => canSee(this.db, access.value, caller, seq))
+      : access;
   }
 
   /** The messages `userId` sent here after `afterSeq`, for its export: its own data, whether or not it is still a member. */
@@ -261,19 +243,17 @@ export class ChatObject extends DurableObject<Env> {
 
   /** A page of the log, after or before a seq. */
   async history(chatId: string, caller: string, query: HistoryQuery): Promise<Outcome<HistoryPage>> {
-    await this.prepare(chatId, caller);
-    const access = this.access(chatId, caller);
+    const access = await this.store.enter(chatId, caller);
     if (!access.ok) return access;
     if (query.after !== undefined && query.before !== undefined) {
       return refuse("bad_request", "after and before cannot be used together");
     }
-    return ok(readHistory(this.db, chatId, query));
+    return ok(visibleHistory(this.db, access.value, caller, query));
   }
 
   /** A member's receipts, merged by its user object: delivered and read up to the given seqs. */
   async markReceipts(chatId: string, userId: string, marks: Watermarks): Promise<Outcome<Watermarks>> {
-    await this.prepare(chatId, userId);
-    const access = this.access(chatId, userId);
+    const access = await this.store.enter(chatId, userId);
     if (!access.ok) return access;
     const member = access.value.members.get(userId) as MemberRow;
     return ok(await this.receipts.mark(access.value, member, marks));
@@ -287,8 +267,7 @@ export class ChatObject extends DurableObject<Env> {
 
   /** Relays a typing indicator to the other members' devices; nothing is stored. */
   async typing(chatId: string, userId: string, on: boolean): Promise<Outcome<null>> {
-    await this.prepare(chatId, userId);
-    const access = this.access(chatId, userId);
+    const access = await this.store.enter(chatId, userId);
     if (!access.ok) return access;
     const frame: ServerFrame = { type: "typing", chatId, userId, on };
     // A block silences typing both ways.
@@ -304,18 +283,16 @@ export class ChatObject extends DurableObject<Env> {
    * read mark), so that the user's `ready` names this chat if it has news.
    */
   async resume(chatId: string, userId: string, stamp: number, readSeq = 0): Promise<Outcome<ResumeAnswer>> {
-    await this.prepare(chatId, userId);
-    const access = this.access(chatId, userId);
+    const access = await this.store.enter(chatId, userId);
     if (!access.ok) return access;
     this.parked.resume(userId, stamp);
-    return ok(this.standing(access.value, userId, readSeq));
+    return ok(this.receipts.standing(access.value, userId, readSeq));
   }
 
   /** Where the log stands and the member's unread count, as `resume` answers; parking does not change. */
   async lastSeqFor(chatId: string, userId: string, readSeq = 0): Promise<Outcome<ResumeAnswer>> {
-    await this.prepare(chatId, userId);
-    const access = this.access(chatId, userId);
-    return access.ok ? ok(this.standing(access.value, userId, readSeq)) : access;
+    const access = await this.store.enter(chatId, userId);
+    return access.ok ? ok(this.receipts.standing(access.value, userId, readSeq)) : access;
   }
 
   /** Retries failed deliveries, and after a restart re-announces the newest message to all. */
@@ -330,17 +307,8 @@ export class ChatObject extends DurableObject<Env> {
     if (await this.groups.retryFarewells(chat)) this.scheduleCheck(RETRY_DELAY_MS);
     const latest = readMessage(this.db, chat.chatId, chat.lastSeq);
     if (!latest) return;
-    const targets = this.fanout.deliveredSeq < chat.lastSeq ? [...chat.members.keys()] : [...this.fanout.failed];
-    if (targets.length > 0) await this.fanout.deliverTo(targets, [latest]);
-    if (this.fanout.failed.size > 0) {
-      this.scheduleCheck(RETRY_DELAY_MS);
-      return;
-    }
-    this.fanout.deliveredSeq = Math.max(this.fanout.deliveredSeq, latest.seq);
-    if (chat.fannedOutSeq < latest.seq) {
-      chat.fannedOutSeq = latest.seq;
-      this.db.update(schema.chatInfo).set({ fannedOutSeq: latest.seq }).run();
-    }
+    if (await this.fanout.retry(chat.members.keys(), latest)) this.store.fannedOut(latest.seq);
+    else this.scheduleCheck(RETRY_DELAY_MS);
   }
 
   private coreForHelpers(): ChatCore {
@@ -349,16 +317,8 @@ export class ChatObject extends DurableObject<Env> {
       settings: this.settings,
       state: () => this.chat,
       access: (chatId, caller) => this.access(chatId, caller),
-      create: (state, write) => {
-        this.chat = state;
-        try {
-          return this.commit(write);
-        } catch (err) {
-          this.chat = null;
-          throw err;
-        }
-      },
-      commit: (write) => this.commit(write),
+      create: (state, write) => this.store.create(state, write),
+      commit: (write) => this.store.commit(write),
       transaction: (write) => this.transaction(write),
       fanoutIdle: () => this.fanout.idle(),
       deliveredSeq: () => this.fanout.deliveredSeq,
@@ -370,86 +330,24 @@ export class ChatObject extends DurableObject<Env> {
     };
   }
 
-  private standing(chat: ChatState, userId: string, readSeq: number): ResumeAnswer {
-    const member = chat.members.get(userId);
-    // What was said before the member joined is not unread for it.
-    const read = Math.max(readSeq, member?.readSeq ?? 0, member?.joinedSeq ?? 0);
-    return {
-      lastSeq: chat.lastSeq,
-      unread: countUnread(this.db, userId, read),
-      receipts: this.receipts.of(chat, userId),
-    };
+  /** After a commit: receipts, the fan-out and notices learn of what it stored. */
+  private stored(chat: ChatState, fresh: Message[], ownCopies: ReadonlySet<number>): void {
+    for (const m of fresh) if (READABLE_KINDS.has(m.kind)) this.receipts.noteSent(m.sender, m.seq);
+    this.scheduleCheck(spread(CHECK_DELAY_MS, 0.75));
+    this.fanout.enqueue(fresh, ownCopies);
+    if (fresh.some((m) => READABLE_KINDS.has(m.kind))) this.notices.due(chat);
   }
 
-  private hasTables(): boolean {
-    return (
-      this.ctx.storage.sql
-        .exec("SELECT name FROM sqlite_master WHERE type = 'table' AND name = '__drizzle_migrations'")
-        .toArray().length > 0
-    );
-  }
-
-  private async migrate(): Promise<void> {
-    await migrate(this.db, migrations);
-    this.schemaReady = true;
-  }
-
-  /** Before a call that may create the chat: a member of a direct chat's pair creates its tables. */
-  private async prepare(chatId: string, caller: string): Promise<void> {
-    if (this.schemaReady || !directChatMembers(chatId)?.includes(caller)) return;
-    await this.ctx.blockConcurrencyWhile(() => this.migrate());
-  }
-
-  /**
-   * Appends messages in one synchronous transaction, then (after the commit) updates the
-   * in-memory state and starts the fan-out. `write` gets `append`, which assigns the next seq,
-   * and `tryAppend`, which answers null for a text entry already stored. `ownCopies`: seqs whose
-   * sender's object takes its copy from the ack.
-   */
-  private commit<T>(
-    write: (tx: ChatTx, append: Append, tryAppend: (entry: Entry) => Message | null) => T,
-    ownCopies: ReadonlySet<number> = new Set(),
-  ): T {
-    const chat = this.chat as ChatState;
-    const ts = Date.now();
-    const fresh: Message[] = [];
-    const result = this.transaction((tx) => {
-      let seq = chat.lastSeq;
-      const tryAppend = (entry: Entry) => {
-        const m = insertMessage(this.log, chat.chatId, seq + 1, ts, entry);
-        if (m) {
-          seq = m.seq;
-          fresh.push(m);
-        }
-        return m;
-      };
-      return write(tx, (entry) => tryAppend(entry) as Message, tryAppend);
-    });
-    const last = fresh.at(-1);
-    if (last) {
-      chat.lastSeq = last.seq;
-      for (const m of fresh) if (READABLE_KINDS.has(m.kind)) this.receipts.noteSent(m.sender, m.seq);
-      this.scheduleCheck(spread(CHECK_DELAY_MS, 0.75));
-      this.fanout.enqueue(fresh, ownCopies);
-      if (fresh.some((m) => READABLE_KINDS.has(m.kind))) this.notices.due(chat);
-    }
-    return result;
+  private get chat(): ChatState | null {
+    return this.store.chat;
   }
 
   private transaction<T>(write: (tx: ChatTx) => T): T {
-    return this.ctx.storage.transactionSync(() => write(this.db));
+    return this.store.transaction(write);
   }
 
   private access(chatId: string, caller: string): Outcome<ChatState> {
-    if (!this.chat) {
-      const pair = directChatMembers(chatId);
-      if (!pair?.includes(caller) || !this.schemaReady) return NOT_A_MEMBER;
-      this.transaction((tx) => writeDirectInfo(tx, chatId, pair, Date.now()));
-      this.chat = loadChat(this.db) as ChatState;
-    }
-    if (this.chat.chatId !== chatId) return refuse("internal", "chat id does not match this object");
-    if (!this.chat.members.has(caller)) return NOT_A_MEMBER;
-    return ok(this.chat);
+    return this.store.access(chatId, caller);
   }
 
   private deliver(userId: string, delivery: Delivery): Promise<DeliveryAnswer> {

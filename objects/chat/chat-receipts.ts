@@ -4,13 +4,14 @@
  * chat, coalesced in a group), and message info. The chat object checks access before calling in.
  */
 import type { ServerFrame } from "../../protocol";
-import type { MessageInfo, Watermarks } from "../contracts";
+import type { MessageInfo, ResumeAnswer, Watermarks } from "../contracts";
 import { type Outcome, ok, refuse } from "../outcome";
 import type { ChatCore, ChatState } from "./chat-core";
-import { lastSentBySender, readMessage } from "./log";
+import { countUnread, lastSentBySender, readMessage } from "./log";
 import { blocks, readReceiptsOff, writeWatermarks } from "./membership";
 import { advance, lowestOfOthers, type MemberRow, ReceiptTracker } from "./receipts";
 import * as schema from "./schema";
+import { canSee } from "./visibility";
 import { WatermarkCommit } from "./watermark-commit";
 
 /** Group receipts are coalesced over this window: one frame per sender and status at most. */
@@ -61,10 +62,21 @@ export class ChatReceipts {
     return { delivered: at("delivered"), read: readReceiptsOff(chat) ? 0 : at("read") };
   }
 
+  /**
+   * Where the log stands for `userId`, its unread count after `readSeq` (or its own mark, if
+   * later) and its ticks. What was said before its latest join is not unread: it cannot see it.
+   */
+  standing(chat: ChatState, userId: string, readSeq: number): ResumeAnswer {
+    const member = chat.members.get(userId);
+    const read = Math.max(readSeq, member?.readSeq ?? 0, member?.joinedSeq ?? 0);
+    return { lastSeq: chat.lastSeq, unread: countUnread(this.chat.db, userId, read), receipts: this.of(chat, userId) };
+  }
+
   /** Who holds and who has read `seq`: for its sender, and in groups for admins. */
   info(chat: ChatState, caller: string, seq: number): Outcome<MessageInfo> {
     const message = readMessage(this.chat.db, chat.chatId, seq);
-    if (!message) return refuse("not_found", "no such message");
+    // A message hidden from the caller (history visibility) is one it cannot ask about.
+    if (!message || !canSee(this.chat.db, chat, caller, seq)) return refuse("not_found", "no such message");
     const isAdmin = chat.type === "group" && chat.members.get(caller)?.role === "admin";
     if (message.sender !== caller && !isAdmin) {
       return refuse("forbidden", "only the sender or an admin sees message info");

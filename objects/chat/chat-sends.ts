@@ -5,13 +5,14 @@
  */
 import type { Message } from "../../protocol";
 import type { Ack, SendItem } from "../contracts";
-import { type Outcome, ok } from "../outcome";
+import { type Outcome, ok, refuse } from "../outcome";
 import { takesOwnCopy } from "../own-copies";
 import type { Settings } from "../settings";
 import { applyChange, type ChangeStatements, refusalOf } from "./changes";
 import type { ChatAttachments } from "./chat-attachments";
 import type { ChatState } from "./chat-core";
 import { type ChatDb, type ChatTx, type Entry, findSend, type LogStatements, readMessage } from "./log";
+import { sees, stretchesOf } from "./visibility";
 
 /** What storing sends uses of the chat object. */
 export interface SendsHost {
@@ -50,6 +51,7 @@ export class ChatSends {
       return ok({ seq: message.seq, ts: message.ts, duplicate: true, message });
     };
     const now = Date.now();
+    const visible = stretchesOf(db, chat, sender);
     const acks = this.host.commit(
       (_tx, _append, tryAppend) =>
         items.map((item): Outcome<Ack> => {
@@ -59,6 +61,10 @@ export class ChatSends {
             // A resend is answered as the first send was, even once the rules would refuse it.
             const first = findSend(log, sender, clientMsgId);
             if (first) return resend(first.seq);
+            // A message hidden from the sender (history visibility) is not one it can name.
+            const named = kind === "text" ? replyTo : target;
+            if (named !== undefined && !sees(visible, named))
+              return refuse("not_found", `no message ${named} in this chat that you can see`);
             const refusal = refusalOf(log, chat, sender, item, now, settings);
             if (refusal) return refusal;
             if (kind === "attachment") {

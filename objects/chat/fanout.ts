@@ -39,6 +39,8 @@ export class Fanout {
       type: "direct" | "group";
       title: string | null;
       members: string[];
+      /** The seq of the message that made `userId` a member: it gets nothing older live. */
+      joinedSeq(userId: string): number;
     },
   ) {}
 
@@ -63,6 +65,18 @@ export class Fanout {
     await this.settle(info.chatId, await this.deliverMany([...userIds], deliveryOf(info, messages)), lastSeq);
   }
 
+  /**
+   * The alarm's round: after a restart (nothing known delivered up to `latest`) every member gets
+   * it again, else only those whose delivery failed. Answers whether every member now has it.
+   */
+  async retry(members: Iterable<string>, latest: Message): Promise<boolean> {
+    const targets = this.deliveredSeq < latest.seq ? [...members] : [...this.failed];
+    if (targets.length > 0) await this.deliverTo(targets, [latest]);
+    if (this.failed.size > 0) return false;
+    this.deliveredSeq = Math.max(this.deliveredSeq, latest.seq);
+    return true;
+  }
+
   private async drain(): Promise<void> {
     // Start after the caller's synchronous bookkeeping (e.g. a member just added) is done.
     await Promise.resolve();
@@ -70,18 +84,21 @@ export class Fanout {
       const batch = this.queue.splice(0);
       const info = this.describe();
       const own = batch.filter((m) => this.ownCopies.delete(m.seq));
-      // A sender whose object took its copies from the acks gets the rest of the round, if any.
-      const senders = new Set(own.map((m) => m.sender));
+      // A sender whose object took its copies from the acks gets the rest of the round, if any,
+      // and a member added during the round only what was stored from its `added` message on.
+      const first = (batch[0] as Message).seq;
+      const apart = new Set([...own.map((m) => m.sender), ...info.members.filter((u) => info.joinedSeq(u) > first)]);
       const rounds = [
         this.deliverMany(
-          info.members.filter((u) => !senders.has(u)),
+          info.members.filter((u) => !apart.has(u)),
           deliveryOf(info, batch),
         ),
       ];
-      for (const sender of senders) {
-        const rest = batch.filter((m) => m.sender !== sender || !own.includes(m));
-        if (rest.length > 0 && info.members.includes(sender))
-          rounds.push(this.deliverMany([sender], deliveryOf(info, rest)));
+      for (const userId of apart) {
+        const from = info.joinedSeq(userId);
+        const rest = batch.filter((m) => m.seq >= from && (m.sender !== userId || !own.includes(m)));
+        if (rest.length > 0 && info.members.includes(userId))
+          rounds.push(this.deliverMany([userId], deliveryOf(info, rest)));
       }
       const last = batch.at(-1);
       const allOk = this.settle(info.chatId, (await Promise.all(rounds)).flat(), last?.seq ?? 0);

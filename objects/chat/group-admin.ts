@@ -3,6 +3,7 @@
  * changes. Admins add, remove and promote; anyone leaves. Each change is a system message.
  */
 import {
+  type HistoryMode,
   MAX_HISTORY_LIMIT,
   MAX_LISTED_MEMBERS,
   MAX_TITLE_LENGTH,
@@ -18,6 +19,7 @@ import { deliveryOf } from "./fanout";
 import { readHistory } from "./log";
 import { writeGroupInfo, writeMember, writeRemoval } from "./membership";
 import type { MemberRow } from "./receipts";
+import { closeStretch, openStretch } from "./visibility";
 
 export class GroupAdmin {
   /** Farewells whose delivery failed, by former member: retried by the chat's alarm (memory only). */
@@ -30,7 +32,13 @@ export class GroupAdmin {
     return this.farewells.size > 0;
   }
 
-  create(chatId: string, creator: string, title: string, memberIds: string[]): Outcome<{ chatId: string }> {
+  create(
+    chatId: string,
+    creator: string,
+    title: string,
+    memberIds: string[],
+    history: HistoryMode,
+  ): Outcome<{ chatId: string }> {
     if (this.chat.state()) return refuse("internal", "chat id already in use; try again");
     const ids = [...new Set([creator, ...memberIds])];
     const max = this.chat.settings.maxGroupMembers;
@@ -53,10 +61,21 @@ export class GroupAdmin {
         },
       ]),
     );
-    const state: ChatState = { chatId, type: "group", title: cleanTitle, lastSeq: 0, fannedOutSeq: 0, members };
+    const state: ChatState = {
+      chatId,
+      type: "group",
+      title: cleanTitle,
+      history,
+      lastSeq: 0,
+      fannedOutSeq: 0,
+      members,
+    };
     this.chat.create(state, (tx, append) => {
-      writeGroupInfo(tx, chatId, creator, cleanTitle, Date.now());
-      for (const row of members.values()) writeMember(tx, row);
+      writeGroupInfo(tx, state, creator, Date.now());
+      for (const row of members.values()) {
+        writeMember(tx, row);
+        openStretch(tx, row.userId, 1);
+      }
       // A large group's first message names its first members and counts them all.
       const listed =
         ids.length > MAX_LISTED_MEMBERS
@@ -86,6 +105,7 @@ export class GroupAdmin {
         readReceipts: true,
       };
       writeMember(tx, member);
+      openStretch(tx, userId, m.seq);
       // The log alone tells every member's role: an admin from the start is also a promotion.
       if (role === "admin") append(this.system({ event: "promoted", actor, userId }));
       return member;
@@ -120,6 +140,7 @@ export class GroupAdmin {
       const event: SystemEvent = actor === userId ? { event: "left", actor } : { event: "removed", actor, userId };
       const m = append(this.system(event));
       writeRemoval(tx, member, m.seq);
+      closeStretch(tx, userId, m.seq);
       const rest = [...chat.members.values()].filter((r) => r.userId !== userId);
       if (member.role === "admin" && rest.length > 0 && !rest.some((r) => r.role === "admin")) {
         heir = rest.reduce((a, b) => (b.joinedSeq < a.joinedSeq ? b : a));
@@ -131,7 +152,7 @@ export class GroupAdmin {
     });
     chat.members.delete(userId);
     // A failed delivery is no longer retried for it (it is not a member): the farewell carries what it may lack.
-    const missed = this.chat.forgetFailed(userId) ? this.unsent(chat, removal.seq) : [];
+    const missed = this.chat.forgetFailed(userId) ? this.unsent(chat, member, removal.seq) : [];
     if (heir) chat.members.set(heir.userId, heir);
     // Who counts for the group tick changed: the sender may be owed a receipt.
     this.chat.receiptsMayHaveMoved();
@@ -171,10 +192,11 @@ export class GroupAdmin {
     return { sender: event.actor, body: systemBody(event), kind: "system" as const };
   }
 
-  /** Messages before `seq` that may not have reached every member (at most a history page). */
-  private unsent(chat: ChatState, seq: number): Message[] {
+  /** Messages of `member`'s stretch before `seq` that may not have reached it (at most a history page). */
+  private unsent(chat: ChatState, member: MemberRow, seq: number): Message[] {
     const page = readHistory(this.chat.db, chat.chatId, { before: seq, limit: MAX_HISTORY_LIMIT });
-    return page.messages.filter((m) => m.seq > this.chat.deliveredSeq()).reverse();
+    const from = Math.max(this.chat.deliveredSeq() + 1, member.joinedSeq);
+    return page.messages.filter((m) => m.seq >= from).reverse();
   }
 
   /** Retries the farewells that failed; answers whether some still failed. */

@@ -11,7 +11,7 @@ import {
   type Message,
   type MessageKind,
 } from "../../protocol";
-import type { HistoryPage, HistoryQuery } from "../contracts";
+import type { HistoryQuery } from "../contracts";
 import * as schema from "./schema";
 
 export type ChatDb = DrizzleSqliteDODatabase<typeof schema>;
@@ -181,8 +181,33 @@ export function findSend(
   return log.findSend.get({ sender, clientMsgId });
 }
 
-export function readHistory(db: ChatDb, chatId: string, query: HistoryQuery): HistoryPage {
-  const limit = Math.min(Math.max(1, query.limit ?? DEFAULT_HISTORY_LIMIT), MAX_HISTORY_LIMIT);
+/** The number of rows a history page holds at most. */
+export function pageLimit(query: HistoryQuery): number {
+  return Math.min(Math.max(1, query.limit ?? DEFAULT_HISTORY_LIMIT), MAX_HISTORY_LIMIT);
+}
+
+/** Up to `limit` messages with seqs from `low` to `high`, in the given order. */
+export function readSeqs(
+  db: ChatDb,
+  chatId: string,
+  low: number,
+  high: number,
+  order: "asc" | "desc",
+  limit: number,
+): Message[] {
+  const m = schema.messages;
+  const rows = db
+    .select()
+    .from(m)
+    .where(and(gte(m.seq, low), lte(m.seq, high)))
+    .orderBy(order === "asc" ? asc(m.seq) : desc(m.seq))
+    .limit(limit)
+    .all();
+  return toMessages(db, chatId, rows);
+}
+
+export function readHistory(db: ChatDb, chatId: string, query: HistoryQuery): { messages: Message[]; more: boolean } {
+  const limit = pageLimit(query);
   const m = schema.messages;
   const rows =
     query.before !== undefined

@@ -4,14 +4,23 @@
  * The system message body is JSON: `{"event","actor","userId"?,"title"?,"members"?}`.
  */
 import { eq } from "drizzle-orm";
+import type { ChatView } from "../contracts";
 import type { ChatState } from "./chat-core";
 import { type ChatDb, type ChatTx, lastSeqOf } from "./log";
 import type { MemberRow } from "./receipts";
 import * as schema from "./schema";
 
 /** Writes a new group's info; its members and its seq 1 (`created`) are written beside it. */
-export function writeGroupInfo(tx: ChatTx, chatId: string, creator: string, title: string, ts: number): void {
-  tx.insert(schema.chatInfo).values({ id: 1, chatId, type: "group", title, createdBy: creator, createdAt: ts }).run();
+export function writeGroupInfo(
+  tx: ChatTx,
+  chat: Pick<ChatState, "chatId" | "title" | "history">,
+  creator: string,
+  ts: number,
+): void {
+  const { chatId, title, history } = chat;
+  tx.insert(schema.chatInfo)
+    .values({ id: 1, chatId, type: "group", title, history, createdBy: creator, createdAt: ts })
+    .run();
 }
 
 /** A direct chat's info and its two members (one, for a chat with oneself), written on first use. */
@@ -28,6 +37,7 @@ export function loadChat(db: ChatDb): ChatState | null {
     chatId: info.chatId,
     type: info.type,
     title: info.title,
+    history: info.history,
     lastSeq: lastSeqOf(db),
     fannedOutSeq: info.fannedOutSeq,
     members: new Map(
@@ -60,6 +70,12 @@ export function writeRemoval(tx: ChatTx, member: MemberRow, leftSeq: number): vo
     })
     .onConflictDoNothing()
     .run();
+}
+
+/** The chat's type, title and members, as a member sees them. */
+export function viewOf(chat: ChatState): ChatView {
+  const { chatId, type, title, members } = chat;
+  return { chatId, type, title, members: [...members.values()].map((m) => ({ userId: m.userId, role: m.role })) };
 }
 
 /** In a direct chat: whether the other member blocked `userId`. */

@@ -11,6 +11,10 @@ export const chatInfo = sqliteTable("chat_info", {
   createdAt: integer("created_at").notNull(),
   /** Every message up to this seq has reached every member's user object. */
   fannedOutSeq: integer("fanned_out_seq").notNull().default(0),
+  /** A group's history visibility: `joined` (members see their own stretches) or `shared` (all of it). */
+  history: text("history", { enum: ["joined", "shared"] })
+    .notNull()
+    .default("joined"),
 });
 
 export const members = sqliteTable("members", {
@@ -98,6 +102,21 @@ export const formerMembers = sqliteTable(
     readSeq: integer("read_seq").notNull(),
   },
   (t) => [primaryKey({ columns: [t.userId, t.leftSeq] }), index("former_members_left").on(t.leftSeq)],
+);
+
+/**
+ * The seqs each group member may see: one row per stretch of membership, from the system message
+ * that made it a member to the `removed` or `left` message that ended it (inclusive; null while
+ * it lasts). Members from before this table existed start at 1 (see docs/protocol.md).
+ */
+export const memberStretches = sqliteTable(
+  "member_stretches",
+  {
+    userId: text("user_id").notNull(),
+    fromSeq: integer("from_seq").notNull(),
+    toSeq: integer("to_seq"),
+  },
+  (t) => [primaryKey({ columns: [t.userId, t.fromSeq] })],
 );
 
 /** Members whose objects said no device of theirs is connected: fan-out skips them until they resume. */

@@ -205,10 +205,11 @@ export class Inbound {
       const page = await this.host.chat(chatId).history(chatId, userId, { after: cursor, limit: GAP_PAGE });
       if (!page.ok) break;
       const wanted = page.value.messages.filter((m) => m.seq <= upTo);
-      out.push(...wanted);
+      // A run hidden from this member (history visibility) is no message: devices page over it with `history`.
+      out.push(...wanted.filter((m): m is Message => m.kind !== "hidden"));
       const last = wanted.at(-1);
       if (!last || !page.value.more) break;
-      cursor = last.seq;
+      cursor = last.kind === "hidden" ? last.through : last.seq;
     }
     return out;
   }

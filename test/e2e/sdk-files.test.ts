@@ -385,7 +385,8 @@ describe("in a browser", () => {
           name: "pixel.png",
           onProgress: (p) => progress.push(p),
         });
-        const message = (await sdk.history(chatId)).messages.find((m) => m.seq === sent.seq);
+        const row = (await sdk.history(chatId)).messages.find((m) => m.seq === sent.seq);
+        const message = row?.kind === "hidden" ? undefined : row;
         const url = await sdk.attachmentUrl(chatId, message?.attachment?.id ?? "");
         const img = new Image();
         img.src = url;

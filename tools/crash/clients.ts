@@ -308,7 +308,8 @@ export class Recipient extends Device {
       const seqs = frame.messages.map((m) => m.seq);
       if (seqs.some((seq, i) => i > 0 && seq <= (seqs[i - 1] as number)))
         this.disordered.push(`after ${from}: seqs ${seqs.slice(0, 10).join(",")}${seqs.length > 10 ? ",…" : ""}`);
-      for (const m of frame.messages) this.take(m);
+      // The run uses direct chats, where no row is hidden (history visibility is for groups).
+      for (const m of frame.messages) if (m.kind !== "hidden") this.take(m);
       if (this.lastReady) this.lastReady.fetched += this.cursor - from;
       this.send({ type: "received", chatId: this.chatId, seq: this.cursor });
       const stuck = this.cursor === from && !frame.more && this.highestShown > this.cursor;

@@ -39,8 +39,8 @@ export const chatRoutes = new Hono<AppEnv>()
       return errorResponse(c, "internal", `DATA_JURISDICTION '${jurisdiction}' is not a jurisdiction offered`);
     }
     const chatId = newGroupChatId(jurisdiction);
-    const { title, members } = body.data;
-    return outcomeResponse(c, await chatStub(c.env, chatId).createGroup(chatId, me, title, members), 201);
+    const { title, members, history } = body.data;
+    return outcomeResponse(c, await chatStub(c.env, chatId).createGroup(chatId, me, title, members, history), 201);
   })
   .get("/", async (c) => {
     const me = c.get("userId");
