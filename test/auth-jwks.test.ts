@@ -176,19 +176,33 @@ describe("RS256 and ES256 tokens from a JWKS", () => {
     const es = await newSigner("ES256", "es-1", false);
     const idp = serve([rs.jwk, es.jwk]);
     const config: AuthConfig = { jwksUrl: idp.url, issuer: ISSUER, audience: AUDIENCE };
-    expect(await authenticate(await tokenOf(rs, valid("alice")), config)).toEqual({ ok: true, userId: "alice" });
-    expect(await authenticate(await tokenOf(es, valid("bob")), config)).toEqual({ ok: true, userId: "bob" });
+    expect(await authenticate(await tokenOf(rs, valid("alice")), config)).toEqual({
+      ok: true,
+      userId: "alice",
+      iat: expect.any(Number),
+    });
+    expect(await authenticate(await tokenOf(es, valid("bob")), config)).toEqual({
+      ok: true,
+      userId: "bob",
+      iat: expect.any(Number),
+    });
     expect(await authenticate(await tokenOf(rs, valid("carol", { aud: ["other", AUDIENCE] })), config)).toEqual({
       ok: true,
       userId: "carol",
+      iat: expect.any(Number),
     });
     expect(idp.count()).toBe(1);
 
     const inline: AuthConfig = { jwks: JSON.stringify({ keys: [rs.jwk, es.jwk] }) };
-    expect(await authenticate(await tokenOf(es, valid("dave")), inline)).toEqual({ ok: true, userId: "dave" });
+    expect(await authenticate(await tokenOf(es, valid("dave")), inline)).toEqual({
+      ok: true,
+      userId: "dave",
+      iat: expect.any(Number),
+    });
     expect(await authenticate(await tokenOf(rs, { sub: "erin", exp: nowS() + 60 }), inline)).toEqual({
       ok: true,
       userId: "erin",
+      iat: undefined,
     });
     expect(errors).not.toHaveBeenCalled();
   });
@@ -260,7 +274,11 @@ describe("RS256 and ES256 tokens from a JWKS", () => {
     expect((await authenticate(oldToken, config)).ok).toBe(true);
     // ...which a token of the newest key (unknown kid) causes once a minute has passed.
     t.advance(31_000);
-    expect(await authenticate(await tokenOf(newest, valid("bob")), config)).toEqual({ ok: true, userId: "bob" });
+    expect(await authenticate(await tokenOf(newest, valid("bob")), config)).toEqual({
+      ok: true,
+      userId: "bob",
+      iat: expect.any(Number),
+    });
     expect(idp.count()).toBe(2);
     expect(await expectRefused(oldToken, config, "old key after refresh")).toMatch(/unknown token key/);
     expect((await authenticate(nextToken, config)).ok).toBe(true);
@@ -480,7 +498,7 @@ describe("RS256 and ES256 tokens from a JWKS", () => {
     t.advance(30_000);
     await expectRefused(token, config, "up, within the minute");
     t.advance(31_000);
-    expect(await authenticate(token, config)).toEqual({ ok: true, userId: "alice" });
+    expect(await authenticate(token, config)).toEqual({ ok: true, userId: "alice", iat: expect.any(Number) });
     expect(idp.count()).toBe(2);
   });
 
