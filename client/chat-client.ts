@@ -17,7 +17,7 @@ import { type ChatEvents, type ConnectionState, Emitter, type TickStatus, type W
 import type { FileBody } from "./file-checks";
 import { FileSends } from "./file-sends";
 import { isHidden, type LogRow } from "./hidden-rows";
-import { type ByteRange, ChatApi, type HistoryQuery, type SettingsPatch, trimSlash } from "./http";
+import { type ByteRange, ChatApi, type HistoryMode, type HistoryQuery, type SettingsPatch, trimSlash } from "./http";
 import { Marks } from "./marks";
 import { Outbox, type OutboxEntry, type SendResult } from "./outbox";
 import { disablePush, enablePush } from "./push";
@@ -252,7 +252,8 @@ export class ChatClient extends Emitter<ChatEvents> {
 
   // Thin HTTP helpers; `api` has the rest (members, roles, receipts, presence, push subscriptions, mutes).
   readonly createDirectChat = (userId: string) => this.api.createDirectChat(userId);
-  readonly createGroup = (title: string, members: string[]) => this.api.createGroup(title, members);
+  readonly createGroup = (title: string, members: string[], options: { history?: HistoryMode } = {}) =>
+    this.api.createGroup(title, members, options);
   readonly block = (userId: string) => this.api.block(userId);
   readonly unblock = (userId: string) => this.api.unblock(userId);
   readonly blocks = () => this.api.blocks();

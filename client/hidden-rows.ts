@@ -3,19 +3,12 @@
  * or while it was out) comes back as one row per run of seqs, `seq..through`, clipped to the
  * page, so seqs stay gapless. The SDK treats such a row as holding every seq of its run.
  */
-import type { Message } from "../protocol/frames";
+import type { HiddenRow, HistoryRow } from "../protocol/frames";
 
-/** The seqs `seq..through` of a chat that this user may not see: one row per run (or part of one). */
-export interface HiddenRow {
-  chatId: string;
-  seq: number;
-  kind: "hidden";
-  /** The last seq of the run (at least `seq`). */
-  through: number;
-}
+export type { HiddenRow } from "../protocol/frames";
 
-/** A row of a chat's log as history pages and pushes give it. */
-export type LogRow = Message | HiddenRow;
+/** A row of a chat's log as history pages and pushes give it: a message, or a hidden run. */
+export type LogRow = HistoryRow;
 
 export function isHidden(row: LogRow): row is HiddenRow {
   return row.kind === "hidden";

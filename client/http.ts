@@ -11,6 +11,7 @@ import type {
   ChatSummary,
   createChatBody,
   devTokenBody,
+  HistoryMode,
   HistoryPage,
   HistoryQuery,
   MessageReceipts,
@@ -24,7 +25,15 @@ import type {
 } from "../protocol/http";
 import { postFile, type UploadProgress } from "./upload";
 
-export type { ChatDetails, ChatSummary, HistoryPage, HistoryQuery, Presence, PrivacySettings } from "../protocol/http";
+export type {
+  ChatDetails,
+  ChatSummary,
+  HistoryMode,
+  HistoryPage,
+  HistoryQuery,
+  Presence,
+  PrivacySettings,
+} from "../protocol/http";
 /** `PATCH /v1/me/settings`: any of the settings. */
 export type SettingsPatch = z.input<typeof settingsPatchBody>;
 /** Message info: who holds and who has read one message. */
@@ -70,9 +79,13 @@ export class ChatApi {
     return (await this.request<{ chatId: string }>("POST", "/v1/chats", body)).chatId;
   }
 
-  /** Creates a group; the caller becomes a member and its admin. */
-  async createGroup(title: string, members: string[]): Promise<string> {
+  /**
+   * Creates a group; the caller becomes a member and its admin. `history: "shared"` shows members
+   * added later the whole log (by default they see it from their join on).
+   */
+  async createGroup(title: string, members: string[], options: { history?: HistoryMode } = {}): Promise<string> {
     const body: z.input<typeof createChatBody> = { type: "group", title, members };
+    if (options.history) body.history = options.history;
     return (await this.request<{ chatId: string }>("POST", "/v1/chats", body)).chatId;
   }
 

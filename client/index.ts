@@ -35,6 +35,7 @@ export {
   type ChatDetails,
   type ChatSummary,
   devToken,
+  type HistoryMode,
   type HistoryPage,
   type Presence,
   type PrivacySettings,
