@@ -12,7 +12,7 @@ import { applyChange, type ChangeStatements, refusalOf } from "./changes";
 import type { ChatAttachments } from "./chat-attachments";
 import type { ChatState } from "./chat-core";
 import { type ChatDb, type ChatTx, type Entry, findSend, type LogStatements, readMessage } from "./log";
-import { sees, stretchesOf } from "./visibility";
+import { type Stretch, sees, stretchesOf } from "./visibility";
 
 /** What storing sends uses of the chat object. */
 export interface SendsHost {
@@ -51,7 +51,8 @@ export class ChatSends {
       return ok({ seq: message.seq, ts: message.ts, duplicate: true, message });
     };
     const now = Date.now();
-    const visible = stretchesOf(db, chat, sender);
+    // Read once per batch, and only for a batch that names a message.
+    let visible: { stretches: Stretch[] | null } | undefined;
     const acks = this.host.commit(
       (_tx, _append, tryAppend) =>
         items.map((item): Outcome<Ack> => {
@@ -63,7 +64,8 @@ export class ChatSends {
             if (first) return resend(first.seq);
             // A message hidden from the sender (history visibility) is not one it can name.
             const named = kind === "text" ? replyTo : target;
-            if (named !== undefined && !sees(visible, named))
+            visible ??= { stretches: stretchesOf(db, chat, sender) };
+            if (named !== undefined && !sees(visible.stretches, named))
               return refuse("not_found", `no message ${named} in this chat that you can see`);
             const refusal = refusalOf(log, chat, sender, item, now, settings);
             if (refusal) return refusal;
