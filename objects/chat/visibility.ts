@@ -5,7 +5,7 @@
  * chat show every member everything. A history page turns each run of seqs the caller may not
  * see into one hidden row, clipped to the page, so the seqs stay gapless to the client.
  */
-import { and, asc, eq, isNull } from "drizzle-orm";
+import { and, eq, isNull } from "drizzle-orm";
 import type { HiddenRow, HistoryRow } from "../../protocol";
 import type { HistoryPage, HistoryQuery } from "../contracts";
 import type { ChatState } from "./chat-core";
@@ -23,7 +23,11 @@ const s = schema.memberStretches;
 /** The stretches `userId` may see, in seq order and merged; null when it sees everything. */
 export function stretchesOf(db: ChatDb, chat: ChatState, userId: string): Stretch[] | null {
   if (chat.type === "direct" || chat.history === "shared") return null;
-  const rows = db.select().from(s).where(eq(s.userId, userId)).orderBy(asc(s.fromSeq)).all();
+  const rows: { fromSeq: number; toSeq: number | null }[] = db.select().from(s).where(eq(s.userId, userId)).all();
+  // A current member sees from its latest join on, even were its open row missing.
+  const member = chat.members.get(userId);
+  if (member && !rows.some((r) => r.toSeq === null)) rows.push({ fromSeq: member.joinedSeq, toSeq: null });
+  rows.sort((a, b) => a.fromSeq - b.fromSeq);
   const out: Stretch[] = [];
   for (const r of rows) {
     const to = r.toSeq ?? Number.POSITIVE_INFINITY;
