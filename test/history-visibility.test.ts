@@ -7,6 +7,7 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import backfill from "../migrations/chat/0007_clammy_sabretooth.sql";
 import type { ChatObject } from "../objects/chat/chat-object";
 import type { Outbound } from "../objects/chat/outbound";
 import type { HistoryRow } from "../protocol";
@@ -388,6 +389,29 @@ describe("history visibility", () => {
     } finally {
       globalThis.fetch = realFetch;
     }
+  });
+
+  it("a group from before this rule keeps showing its members everything (the migration's backfill)", async () => {
+    const [alice, bob, carol, dave] = await users("alice", "bob", "carol", "dave");
+    const chatId = await createGroup(alice, "old", [bob.id]);
+    await say(alice, chatId, "said early");
+    expect(await added(alice, chatId, carol)).toBe(3);
+    await say(alice, chatId, "said later");
+    expect((await removeMember(alice, chatId, bob.id)).status).toBe(200);
+    // As the object stood before migration 0007: no stretches; then the migration's backfill.
+    await runInDurableObject(chatStub(chatId), (_i, state) => {
+      state.storage.sql.exec("DELETE FROM member_stretches");
+      const statements = backfill.split("--> statement-breakpoint").map((t) => t.replace(/^--.*$/gm, "").trim());
+      for (const sql of statements.filter((t) => t.startsWith("INSERT"))) state.storage.sql.exec(sql);
+    });
+    // The object loaded before the rewrite: it reads stretches from storage on every call.
+    expect(await added(alice, chatId, bob)).toBe(6);
+    expect(await added(alice, chatId, dave)).toBe(7);
+    await say(alice, chatId, "after the upgrade");
+    const all = [1, 2, 3, 4, 5, 6, 7, 8];
+    expect(await httpPage(carol, chatId, { after: 0 })).toEqual({ rows: all, more: false });
+    expect(await httpPage(bob, chatId, { after: 0 })).toEqual({ rows: all, more: false });
+    expect(await httpPage(dave, chatId, { after: 0 })).toEqual({ rows: [[1, 6], 7, 8], more: false });
   });
 
   it('a bad "history" value is refused with 400 bad_request', async () => {
