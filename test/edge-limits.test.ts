@@ -85,6 +85,16 @@ describe("edge limits", () => {
     expect((await call(ip, "/v1/chats", { headers: bearer(await badToken()) })).status).toBe(401);
   });
 
+  it("a 401 of a route after the token verified (a sign-in too old to export) is not a failed token", async () => {
+    await roomInWindow();
+    const ip = address();
+    const issuedAt = Math.floor(Date.now() / 1000) - 3_600;
+    const old = await forgeToken({ sub: unique("edge"), iat: issuedAt, exp: issuedAt + 7_200 });
+    for (let i = 0; i < LIMIT + 2; i++)
+      expect((await call(ip, "/v1/me/export", { headers: bearer(old) })).status).toBe(401);
+    expect((await call(ip, "/v1/chats", { headers: bearer(await goodToken()) })).status).toBe(200);
+  });
+
   it("dev tokens: over the limit 429 with Retry-After, then issued again in the next window", async () => {
     await roomInWindow();
     const ip = address();

@@ -75,7 +75,8 @@ function block(address: string, until: number): void {
 }
 
 /**
- * Runs around authentication. Only a presented token that fails counts (not a missing one).
+ * Runs around authentication. Only a presented token that fails verification counts (not a
+ * missing one, nor a 401 of a route after the token was accepted).
  * Once an address is over the limit it is refused for the period even with a good token:
  * otherwise the limit would slow a guesser's failures but still let a lucky guess through.
  * The binding has no way to look without counting, so the refusal is remembered per isolate;
@@ -86,7 +87,8 @@ export const authFailureLimit: MiddlewareHandler<AppEnv> = async (c, next) => {
   const message = "too many failed token checks from this address; try again later";
   if (isBlocked(address, Date.now())) return rateLimited(c, message);
   await next();
-  if (c.res.status !== 401 || !tokenOf(c.req.raw)) return;
+  // A 401 after authentication let the token in (a route wanting a recent sign-in) is no failure.
+  if (c.res.status !== 401 || c.get("userId") || !tokenOf(c.req.raw)) return;
   if (await overLimit(c.env, "EDGE_AUTH_FAILURES", address)) {
     block(address, Date.now() + periodSeconds(c.env) * 1000);
     c.res = rateLimited(c, message);
