@@ -10,7 +10,8 @@
  * release) keeps what it freed, so RSS follows the high-water mark of live memory plus the
  * objects awake at once, and those are the sockets opened in the last 10 s. Opened as fast as
  * the machine allows, that count followed the machine's load and the figure spread 42–133 KB;
- * at a fixed pace it is the same in every phase and every run, and cancels out of the growth.
+ * paced, it is about the same in the phases of one run (a loaded machine keeps a lower pace,
+ * but in every phase alike), and cancels out of the growth.
  * Baselines, measured the same way: a bare echo socket on its own Durable Object (the same
  * one-object-per-user shape), echo sockets all on one object (the socket alone), and the
  * plain Node `ws` server (in its own process, in parallel).
@@ -24,7 +25,7 @@ import { round } from "../stats";
 
 /** workerd evicts an idle object after 10 s; a little more lets every one go. */
 const EVICTION_WAIT_MS = 12_500;
-/** Sockets opened per second: slow enough for this 2-core machine under load to keep it. */
+/** Sockets opened per second, at most: the row's `paceKept` says what each phase managed. */
 const PACE_PER_S = 25;
 const RSS_READINGS = 3;
 
