@@ -63,6 +63,9 @@ const OPERATIONS_LIMITS: RateLimits = {
 
 export default defineConfig({
   test: {
+    // The service's info lines (one per request, socket and refusal) would bury the report; tests
+    // that check them spy on the console, and warnings and errors still print.
+    onConsoleLog: (log) => !log.startsWith('{"level":"info"'),
     projects: [
       workersProject(
         "workers",
