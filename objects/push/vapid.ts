@@ -54,7 +54,7 @@ export async function loadVapidKey(
 
 async function loadOne(privateKey: string | undefined, subject: string | undefined): Promise<VapidKey | null> {
   const d = privateKey ? fromBase64url(privateKey.trim()) : null;
-  if (!d || d.byteLength !== 32) return null;
+  if (d?.byteLength !== 32) return null;
   const der = new Uint8Array(PKCS8_PREFIX.byteLength + 32);
   der.set(PKCS8_PREFIX);
   der.set(d, PKCS8_PREFIX.byteLength);

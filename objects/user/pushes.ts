@@ -321,10 +321,9 @@ async function sendSigned(
 /** Why a subscription's keys are not usable: p256dh must be a P-256 point, auth 16 bytes. */
 async function keysProblem(sub: StoredSubscription): Promise<string | null> {
   const auth = fromBase64url(sub.auth);
-  if (!auth || auth.byteLength !== 16) return "keys.auth: must be 16 bytes, base64url";
+  if (auth?.byteLength !== 16) return "keys.auth: must be 16 bytes, base64url";
   const point = fromBase64url(sub.p256dh);
-  if (!point || point.byteLength !== 65 || point[0] !== 4)
-    return "keys.p256dh: must be an uncompressed P-256 point, base64url";
+  if (point?.byteLength !== 65 || point[0] !== 4) return "keys.p256dh: must be an uncompressed P-256 point, base64url";
   try {
     await crypto.subtle.importKey("raw", point, { name: "ECDH", namedCurve: "P-256" }, false, []);
   } catch {
