@@ -67,6 +67,11 @@ export class ChatObject extends DurableObject<Env> {
   /** Its SQLite, the chat as loaded, membership checks and commits. */
   private readonly store: ChatStore;
   private readonly settings = settingsOf(this.env);
+  /**
+   * Drawn once per instance: chats woken by one burst then check at different moments. Drawn per
+   * commit, the earliest of many draws would win and bring them back together.
+   */
+  private readonly checkDelay = spread(CHECK_DELAY_MS, 0.75);
   /** When the alarm is set for (null: not set, as far as this instance knows). */
   private alarmAt: number | null = null;
   /** Every call out of this object (tests swap its deliveries from inside). */
@@ -333,7 +338,7 @@ export class ChatObject extends DurableObject<Env> {
   /** After a commit: receipts, the fan-out and notices learn of what it stored. */
   private stored(chat: ChatState, fresh: Message[], ownCopies: ReadonlySet<number>): void {
     for (const m of fresh) if (READABLE_KINDS.has(m.kind)) this.receipts.noteSent(m.sender, m.seq);
-    this.scheduleCheck(spread(CHECK_DELAY_MS, 0.75));
+    this.scheduleCheck(this.checkDelay);
     this.fanout.enqueue(fresh, ownCopies);
     if (fresh.some((m) => READABLE_KINDS.has(m.kind))) this.notices.due(chat);
   }
