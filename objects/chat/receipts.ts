@@ -95,38 +95,3 @@ export class ReceiptTracker {
     return pushes;
   }
 }
-
-/** How long watermark writes wait for others to share their commit. */
-export const WATERMARK_BATCH_MS = 5;
-
-/**
- * Group commit for watermarks: members' receipts that arrive within a few milliseconds are
- * written in one transaction, and each caller is answered only after that write, so a receipt
- * the chat answered is never lost. In a large group, a message's receipts arrive from every
- * member at once, and under load a direct chat's peer acknowledges many times a second: this
- * turns a commit (and a receipt push) per call into one per burst.
- */
-export class WatermarkWrites {
-  private readonly dirty = new Map<string, MemberRow>();
-  private pending: Promise<void> | null = null;
-
-  constructor(private readonly write: (rows: MemberRow[]) => void) {}
-
-  add(member: MemberRow): Promise<void> {
-    this.dirty.set(member.userId, member);
-    this.pending ??= new Promise<void>((resolve, reject) => {
-      setTimeout(() => {
-        this.pending = null;
-        const rows = [...this.dirty.values()];
-        this.dirty.clear();
-        try {
-          this.write(rows);
-          resolve();
-        } catch (err) {
-          reject(err);
-        }
-      }, WATERMARK_BATCH_MS);
-    });
-    return this.pending;
-  }
-}
