@@ -55,7 +55,7 @@ describe("bench report", () => {
     expect(fillOf(svgChart([legacy]), NAME)).not.toBe(PASS);
   });
 
-  it("judges 4a and 4c by ratio ≤ 1.5, 4b's counts by value, and leaves 1b, 1c and 4b's latency without a target", () => {
+  it("judges 4a and 4c by ratio ≤ 1.5, 4b's counts by value, 6 by ratio ≤ 1.2, and leaves 1b, 1c and 4b's latency without a target", () => {
     const base = { unit: "ms", baseline: null, ratio: null, conditions: {} };
     const at = (name: string, value: number, more: Partial<FigureResult> = {}): FigureResult => ({
       ...base,
@@ -80,6 +80,11 @@ describe("bench report", () => {
     expect(targetOf(at("4b. cost: last online receives, single sends, p50", 5))).toBeNull();
     expect(targetOf(at("1b. one chat: with vs without `received` frames", 5))).toBeNull();
     expect(targetOf(at("1c. one chat: disk vs state on tmpfs", 5))).toBeNull();
+    // Figure 6 against the bare echo object per socket (issue 17), not a fixed size.
+    const memory = (ratio: number) => at("6. memory per idle connection (5000 hibernated)", 80 * ratio, { ratio });
+    expect(targetOf(memory(1))?.text).toBe("ratio ≤ 1.2");
+    expect(verdict(memory(1.2))).toBe("met");
+    expect(verdict(memory(1.25))).toBe("missed");
   });
 
   it("judges 4d's reaction burst by ratio ≤ 1.2 to the message burst, and its counts per entry by ratio ≤ 1", () => {
