@@ -34,7 +34,7 @@ export type {
   Presence,
   PrivacySettings,
 } from "../protocol/http";
-/** `PATCH /v1/me/settings`: any of the settings. */
+/** `PATCH /v1/me/settings`: some or all of the settings. */
 export type SettingsPatch = z.input<typeof settingsPatchBody>;
 /** Message info: who holds and who has read one message. */
 export type Receipts = MessageReceipts;

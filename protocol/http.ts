@@ -109,7 +109,7 @@ export interface PrivacySettings {
   readReceipts: boolean;
 }
 
-/** `PATCH /v1/me/settings`: any of the settings. */
+/** `PATCH /v1/me/settings`: some or all of the settings. */
 export const settingsPatchBody = z.strictObject({
   lastSeen: lastSeenRule.optional(),
   readReceipts: z.boolean().optional(),
