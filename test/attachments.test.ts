@@ -9,19 +9,10 @@ import { beforeAll, describe, expect, it } from "vitest";
 import type { Message } from "../protocol";
 import { api, connect, history, json, openDirect, type TestSocket, unique } from "./helpers/client";
 import { createGroup, type User, users } from "./helpers/groups";
+import { pngBytes } from "./helpers/png";
 
 const ORIGIN = "http://chat.test";
-const PNG = new Uint8Array([
-  0x89,
-  0x50,
-  0x4e,
-  0x47,
-  0x0d,
-  0x0a,
-  0x1a,
-  0x0a,
-  ...Array.from({ length: 300 }, (_, i) => i % 251),
-]);
+const PNG = pngBytes(300);
 const PDF = new TextEncoder().encode(`%PDF-1.7\n${"x".repeat(1000)}\n%%EOF`);
 const namespaces: Record<"CHAT", DurableObjectNamespace> = env;
 const chatStub = (chatId: string) => namespaces.CHAT.get(namespaces.CHAT.idFromName(chatId));

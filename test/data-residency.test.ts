@@ -16,20 +16,11 @@ import { jurisdictionOf } from "../protocol";
 import { app } from "../worker/app";
 import { api, connect, history, json, openDirect, unique } from "./helpers/client";
 import { expectError, pollUntil, type User, users } from "./helpers/groups";
+import { pngBytes } from "./helpers/png";
 
 const ORIGIN = "http://chat.test";
 const EU_GROUP = /^g~eu~[a-z2-7]{20}$/;
-const PNG = new Uint8Array([
-  0x89,
-  0x50,
-  0x4e,
-  0x47,
-  0x0d,
-  0x0a,
-  0x1a,
-  0x0a,
-  ...Array.from({ length: 200 }, (_, i) => i),
-]);
+const PNG = pngBytes(200);
 const namespaces: Record<"CHAT" | "RELAY", DurableObjectNamespace> = env;
 
 /** Every row of every table of an object's SQLite, by table (none for an object never written). */

@@ -16,6 +16,7 @@ import { requestLog } from "../worker/request-log";
 import { streamToBucket } from "../worker/routes/attachment-upload";
 import { api, connect, openDirect, TestSocket, unique, upgrade } from "./helpers/client";
 import { createGroup, fanoutSettled, users } from "./helpers/groups";
+import { pngBytes } from "./helpers/png";
 import { newSubscriber } from "./helpers/push-service";
 
 const ORIGIN = "http://chat.test";
@@ -216,7 +217,7 @@ describe("failed uploads", () => {
         throw new Error(`could not store chats/${marker}`);
       },
     } as unknown as R2Bucket;
-    const png = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, ...new Uint8Array(64)]);
+    const png = pngBytes(64);
     const body = new Response(png).body as ReadableStream<Uint8Array>;
     const result = await streamToBucket(bucket, `chats/${marker}`, body, png.byteLength, "image/png", "req-upload");
     expect(result).toMatchObject({ ok: false, code: "internal" });
@@ -288,7 +289,7 @@ describe("no content in any line", () => {
 
     const groupId = await createGroup(alice, `title ${marker}`, [bob.id]);
     expect(groupId).toBeTruthy();
-    const png = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, ...new Uint8Array(64)]);
+    const png = pngBytes(64);
     const upload = await exports.default.fetch(
       `${ORIGIN}/v1/chats/${chatId}/attachments?name=${encodeURIComponent(`${marker}.png`)}`,
       { method: "POST", headers: { Authorization: `Bearer ${alice.token}`, "Content-Type": "image/png" }, body: png },

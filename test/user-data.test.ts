@@ -21,20 +21,11 @@ import {
   unique,
 } from "./helpers/client";
 import { createGroup, eventOf, expectError, fanoutSettled, membersOf, type User, users } from "./helpers/groups";
+import { pngBytes } from "./helpers/png";
 import { newSubscriber } from "./helpers/push-service";
 
 const ORIGIN = "http://chat.test";
-const PNG = new Uint8Array([
-  0x89,
-  0x50,
-  0x4e,
-  0x47,
-  0x0d,
-  0x0a,
-  0x1a,
-  0x0a,
-  ...Array.from({ length: 100 }, (_, i) => i),
-]);
+const PNG = pngBytes(100);
 const namespaces: Record<"USER", DurableObjectNamespace> = env;
 const userObject = (id: string) => namespaces.USER.get(namespaces.USER.idFromName(id));
 

@@ -7,6 +7,7 @@
 import { readFileSync } from "node:fs";
 import { expect, inject, it } from "vitest";
 import WsSocket from "ws";
+import { pngBytes } from "../helpers/png";
 
 const base = inject("baseUrl");
 const serverLog = inject("serverLog");
@@ -121,7 +122,7 @@ it("the server's lines are JSON with their fields, carry the request ids, and no
   expect(viaHttp.status).toBe(200);
   const group = await api(aliceToken, "POST", "/v1/chats", { type: "group", title: `title ${marker}`, members: [bob] });
   expect(group.ok).toBe(true);
-  const png = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, ...new Uint8Array(64)]);
+  const png = pngBytes(64);
   const upload = await fetch(`${base}/v1/chats/${chatId}/attachments?name=${marker}.png`, {
     method: "POST",
     headers: { Authorization: `Bearer ${aliceToken}`, "Content-Type": "image/png" },
