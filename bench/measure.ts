@@ -24,9 +24,12 @@ import { reconnectSync } from "./figures/sync";
 import {
   aggregate,
   COUNTED_IN_FLIGHT,
+  costInDirectChats,
   costInOneChat,
+  DIRECT_COST_RATE_PER_CHAT,
   directTopology,
   groupTopology,
+  type SendCost,
   sendsIntoOneChat,
   type Topology,
 } from "./figures/throughput";
@@ -87,15 +90,14 @@ export async function measureAll(bench: Bench, nodeEcho: BenchServer, build: Wor
     });
     R.push(fig1);
   });
-  const oneChatCost = `1d. fsync calls per message in one chat, ${COUNTED_IN_FLIGHT} sends in flight`;
-  await figure(bench, oneChatCost, "fsyncs/msg", async () => {
-    const { cost, rate, fsyncs } = await costInOneChat(bench);
+  /** A row of `fsync` calls per message (1d, 2d), with the commits and calls the bench build counted. */
+  const fsyncRow = (name: string, { cost, rate, fsyncs }: SendCost, load: Record<string, number>) => {
     bench.log(
       `    ${fsyncs === null ? "fsyncs not counted (no perf)" : `${fsyncs.toFixed(2)} fsyncs`}, ${cost.commits.toFixed(2)} commits counted per message (${cost.messages} messages): ${breakdown(cost)}`,
     );
     const cond = {
       messages: cost.messages,
-      inFlight: COUNTED_IN_FLIGHT,
+      ...load,
       rate: Math.round(rate),
       commitsPerMsg: cost.commits,
       callsPerMsg: cost.calls,
@@ -105,11 +107,14 @@ export async function measureAll(bench: Bench, nodeEcho: BenchServer, build: Wor
         ...cost.callsBy,
         ...Object.fromEntries(Object.entries(cost.commitsBy).map(([k, v]) => [`${k} commits`, v])),
       },
-      note: "perf stat of the server's fsync + fdatasync over a closed loop of one step and settleMs after it",
+      note: "perf stat of the server's fsync + fdatasync over the sends and settleMs after them",
     };
-    if (fsyncs === null)
-      R.push({ ...notAvailable(oneChatCost, "fsyncs/msg", "perf could not count"), conditions: cond });
-    else R.push(row(oneChatCost, fsyncs, "fsyncs/msg", null, cond));
+    if (fsyncs === null) R.push({ ...notAvailable(name, "fsyncs/msg", "perf could not count"), conditions: cond });
+    else R.push(row(name, fsyncs, "fsyncs/msg", null, cond));
+  };
+  const oneChatCost = `1d. fsync calls per message in one chat, ${COUNTED_IN_FLIGHT} sends in flight`;
+  await figure(bench, oneChatCost, "fsyncs/msg", async () => {
+    fsyncRow(oneChatCost, await costInOneChat(bench), { inFlight: COUNTED_IN_FLIGHT });
   });
   if (p.isolateCosts) {
     await figure(bench, "1c. one chat, state on disk vs tmpfs", "msgs/s", async () => {
@@ -208,6 +213,10 @@ export async function measureAll(bench: Bench, nodeEcho: BenchServer, build: Wor
     });
 
   await deliveredAndLatency("direct", `${p.chats} direct chats`, () => directTopology(bench, p.chats, "f2d"));
+  const directCost = `2d. fsync calls per message in ${p.chats} direct chats, ${DIRECT_COST_RATE_PER_CHAT} msg/s each`;
+  await figure(bench, directCost, "fsyncs/msg", async () => {
+    fsyncRow(directCost, await costInDirectChats(bench, p.chats), { chats: p.chats });
+  });
   const groupsLabel = `${p.groups} groups × ${p.groupSize}`;
   if (!bench.groups.available) {
     R.push(notAvailable(`2. delivered msgs/s, ${groupsLabel}`, "msgs/s", bench.groups.reason));

@@ -155,7 +155,7 @@ export async function sendsIntoOneChat(bench: Bench): Promise<Search> {
 /** Sends in flight in figure 1d's counted window (the issue's condition). */
 export const COUNTED_IN_FLIGHT = 8;
 
-export interface OneChatCost {
+export interface SendCost {
   cost: CostWindow;
   /** `fsync`/`fdatasync` calls of the server per message over the window (null: `perf` could not count). */
   fsyncs: number | null;
@@ -169,7 +169,7 @@ export interface OneChatCost {
  * flight for one step, in a window that ends `settleMs` later; the server's `fsync` calls
  * (`../fsyncs`), and commits and calls as 4b counts them.
  */
-export async function costInOneChat(bench: Bench): Promise<OneChatCost> {
+export async function costInOneChat(bench: Bench): Promise<SendCost> {
   const topo = await directTopology(bench, 1, "f1d-");
   try {
     await warmUp(bench, topo);
@@ -183,6 +183,36 @@ export async function costInOneChat(bench: Bench): Promise<OneChatCost> {
       if (r.errors > 0) throw new Error(`counted sends failed: ${r.firstError}`);
       rate = closedLoopRate(bench, r);
       // Over the window's settle time too: what the sends leave for later (receipts, flushes, the alarm) syncs.
+      fsyncs = sleepUntil(Date.now() + bench.params.cost.settleMs).then(() => counting.stop());
+      return r.completed;
+    });
+    const synced = await fsyncs;
+    return { cost, rate, fsyncs: synced === null ? null : synced / cost.messages };
+  } finally {
+    await closeAll(bench);
+  }
+}
+
+/** Figure 2d's send rate per chat (msgs/s): a person chatting, not a closed loop. */
+export const DIRECT_COST_RATE_PER_CHAT = 1;
+
+/**
+ * Figure 2d: what a message costs on figure 2's path (`chats` direct chats, each sender sending
+ * `DIRECT_COST_RATE_PER_CHAT` a second, the recipients online and answering `received`), counted
+ * as 1d over ten steps (long enough that the deferred writes each object makes every few seconds,
+ * its inbox flush and the chat's check, weigh what they weigh under steady load) and `settleMs`.
+ */
+export async function costInDirectChats(bench: Bench, chats: number): Promise<SendCost> {
+  const topo = await directTopology(bench, chats, "f2c-");
+  try {
+    await warmUp(bench, topo);
+    await sleepUntil(Date.now() + bench.params.cost.settleMs);
+    const rate = chats * DIRECT_COST_RATE_PER_CHAT;
+    let fsyncs: Promise<number | null> = Promise.resolve(null);
+    const cost = await countedSends(bench, async () => {
+      const counting = await countFsyncs(bench.server.runtimePids());
+      const r = await loadOnAgents(bench, topo.senders, rate, bench.params.stepMs * 10);
+      if (r.errors > 0) throw new Error(`counted sends failed: ${r.firstError}`);
       fsyncs = sleepUntil(Date.now() + bench.params.cost.settleMs).then(() => counting.stop());
       return r.completed;
     });
