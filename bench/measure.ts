@@ -16,6 +16,7 @@ import {
   type Sampled,
   stepLatency,
 } from "./context";
+import { probeFsyncs } from "./disk-probe";
 import { bigGroupFanout, breakdown, type CostWindow, costPerMessage } from "./figures/cost";
 import { echoAtRate, echoMaxRate } from "./figures/echo";
 import { directDelivery, fanoutFloor, groupFanout } from "./figures/fanout";
@@ -37,6 +38,8 @@ import type { Step } from "./rate-search";
 import { type BenchServer, startWorkerd } from "./servers";
 import type { LatencySummary } from "./stats";
 
+/** How often the disk probe beside figure 3 syncs (about as often as the figure's server commits). */
+const FSYNC_PROBE_EVERY_MS = 5;
 /** DO state on a tmpfs: the same path without the disk, to isolate what persistence costs. */
 const TMPFS = "/dev/shm";
 
@@ -175,7 +178,28 @@ export async function measureAll(bench: Bench, nodeEcho: BenchServer, build: Wor
       // Direct: one delivered frame per send, so the echo runs at the send rate; groups: at the delivered rate.
       const echoRate = kind === "direct" ? a.half.offered : Math.round(a.half.achieved);
       const prefix = kind === "direct" ? "echo3" : "echo3g";
-      const echo = await echoAtRate(bench, { server: bench.server, sockets: p.chats, prefix }, echoRate, a.halfMs);
+      // Beside the echo (whose frames touch no disk), the disk's own fsync tail in the same minute.
+      const [echo, disk] = await Promise.all([
+        echoAtRate(bench, { server: bench.server, sockets: p.chats, prefix }, echoRate, a.halfMs),
+        kind === "direct" ? probeFsyncs(a.halfMs, FSYNC_PROBE_EVERY_MS) : null,
+      ]);
+      if (disk) {
+        const got = (value: number): Sampled => ({ value, samples: disk.count, max: disk.max });
+        R.push(
+          percentileRow(
+            "baseline: disk fsync p99 beside 3 (direct)",
+            "ms",
+            99,
+            got(disk.p99),
+            { name: "its p50", got: got(disk.p50) },
+            {
+              everyMs: FSYNC_PROBE_EVERY_MS,
+              durationMs: a.halfMs,
+              note: "4 KiB write + fsync, during the echo's step",
+            },
+          ),
+        );
+      }
       const same = kind === "direct" ? "same rate" : "same frames/s";
       const cond =
         kind === "direct"
