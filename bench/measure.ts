@@ -184,6 +184,9 @@ export async function measureAll(bench: Bench, nodeEcho: BenchServer, build: Wor
         kind === "direct" ? probeFsyncs(a.halfMs, FSYNC_PROBE_EVERY_MS) : null,
       ]);
       if (disk) {
+        bench.log(
+          `    disk fsync beside it: p50 ${disk.p50.toFixed(2)} ms p99 ${disk.p99.toFixed(2)} ms max ${disk.max.toFixed(1)} ms (${disk.count})`,
+        );
         const got = (value: number): Sampled => ({ value, samples: disk.count, max: disk.max });
         R.push(
           percentileRow(
