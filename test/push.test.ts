@@ -1,7 +1,7 @@
 /**
  * Web Push from the user object: subscriptions checked and stored, one push per chat for a burst
  * (newest message, encrypted and padded, VAPID-signed, TTL and Topic), none for connected devices,
- * own messages or muted chats; 410 forgets the subscription, 429 waits for `Retry-After`; a
+ * own messages, muted chats or blocked senders (whose message in a notice hides no one else's); 410 forgets the subscription, 429 waits for `Retry-After`; a
  * waiting push survives a restart. The push service is a stub of the isolate's `fetch`; the
  * alarms are driven, not waited for.
  */
@@ -10,7 +10,7 @@ import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { api, connect, json, openDirect, type TestSocket, unique } from "./helpers/client";
 import { evict } from "./helpers/evict";
-import { fanoutSettled, type User, users } from "./helpers/groups";
+import { createGroup, fanoutSettled, type User, users } from "./helpers/groups";
 import { b64url, decryptPush, newSubscriber, type Subscriber, verifyVapid } from "./helpers/push-service";
 
 const namespaces: Record<"CHAT" | "USER", DurableObjectNamespace> = env;
@@ -214,6 +214,60 @@ describe("web push", () => {
       title: "three",
     });
     for (const s of [a, c]) s.close();
+  });
+
+  /** Carol's group with Alice and Mallory: Alice, subscribed and offline, blocked Mallory and is parked. */
+  async function parkedAliceBlockingMallory() {
+    const [alice, carol, mallory] = await users("alice", "carol", "mallory");
+    const sub = await newSubscriber();
+    expect((await subscribe(alice, "phone", sub)).status).toBe(204);
+    expect((await api(alice.token, "PUT", `/v1/users/${mallory.id}/block`)).status).toBe(204);
+    const chatId = await createGroup(carol, "window", [alice.id, mallory.id]);
+    // The group's creation reached Alice with no device connected: she is parked, with notices.
+    expect(await fanoutSettled(chatId)).toEqual([]);
+    const c = (await connect(carol.token, "phone")).socket;
+    const m = (await connect(mallory.token, "phone")).socket;
+    return { alice, carol, sub, chatId, c, m };
+  }
+
+  it("a blocked sender's message after another's in one notice window hides nothing: the other's is pushed", async () => {
+    const { alice, carol, sub, chatId, c, m } = await parkedAliceBlockingMallory();
+    const hi = await send(c, chatId, "hi from carol");
+    await send(m, chatId, "from the blocked one");
+    expect(await fanoutSettled(chatId)).toEqual([]);
+    // Parked: nothing reached Alice's object yet; the notice round tells her of both.
+    expect((await pending(alice.id)).filter((r) => r.payload)).toEqual([]);
+    await runDurableObjectAlarm(chatObject(chatId));
+    await sendDuePushes(alice.id);
+    expect(captured).toHaveLength(1);
+    expect(JSON.parse((await decryptPush(sub, (captured[0] as Captured).body)).text)).toEqual({
+      chatId,
+      seq: hi,
+      sender: carol.id,
+      kind: "text",
+      title: "window",
+      body: "hi from carol",
+    });
+    for (const s of [c, m]) s.close();
+  });
+
+  it("a notice window with only a blocked sender's messages pushes nothing; the next from another does", async () => {
+    const { alice, sub, chatId, c, m } = await parkedAliceBlockingMallory();
+    for (const body of ["blocked one", "blocked two"]) await send(m, chatId, body);
+    expect(await fanoutSettled(chatId)).toEqual([]);
+    await runDurableObjectAlarm(chatObject(chatId));
+    await sendDuePushes(alice.id);
+    expect(captured).toEqual([]);
+    expect((await pending(alice.id)).filter((r) => r.payload)).toEqual([]);
+    await send(c, chatId, "after them");
+    expect(await fanoutSettled(chatId)).toEqual([]);
+    await runDurableObjectAlarm(chatObject(chatId));
+    await sendDuePushes(alice.id);
+    expect(captured).toHaveLength(1);
+    expect(JSON.parse((await decryptPush(sub, (captured[0] as Captured).body)).text)).toMatchObject({
+      body: "after them",
+    });
+    for (const s of [c, m]) s.close();
   });
 
   it("429 waits for Retry-After, 410 forgets the subscription; a waiting push survives a restart", async () => {
