@@ -51,8 +51,9 @@ export interface Delivery {
   /** The recipient is no longer a member: these are the last messages it gets from this chat. */
   left?: boolean;
   /**
-   * To a member parked with push subscriptions: the newest message it has not been told of, for a
-   * push only (its devices are not connected; its inbox learns the chat's end when it resumes).
+   * To a member parked with push subscriptions: the newest message of each other sender it has
+   * not been told of, for a push only (its devices are not connected; its inbox learns the chat's
+   * end when it resumes).
    */
   notice?: boolean;
 }
