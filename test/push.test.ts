@@ -1,9 +1,9 @@
 /**
  * Web Push from the user object: subscriptions checked and stored, one push per chat for a burst
  * (newest message, encrypted and padded, VAPID-signed, TTL and Topic), none for connected devices,
- * own messages, muted chats or blocked senders (whose message in a notice hides no one else's); 410 forgets the subscription, 429 waits for `Retry-After`; a
- * waiting push survives a restart. The push service is a stub of the isolate's `fetch`; the
- * alarms are driven, not waited for.
+ * own messages, muted chats or blocked senders (whose message in a notice hides no one else's);
+ * 410 forgets the subscription, 429 waits for `Retry-After`; a waiting push survives a restart.
+ * The push service is a stub of the isolate's `fetch`; the alarms are driven, not waited for.
  */
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
