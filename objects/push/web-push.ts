@@ -20,8 +20,8 @@ export type PushOutcome =
   | { kind: "gone"; why: string }
   /** 429, 5xx, a timeout or a network failure: again after `afterMs` at the earliest. */
   | { kind: "retry"; afterMs: number | null; why: string }
-  /** Any other answer: trying again would not help. */
-  | { kind: "refused"; why: string };
+  /** Any other answer (`status`: the push service's, if it answered): trying again would not help. */
+  | { kind: "refused"; why: string; status?: number };
 
 export const MAX_PUSH_PLAINTEXT = 3_993;
 
@@ -77,7 +77,7 @@ export async function sendPush(
       why: `HTTP ${response.status}`,
     };
   }
-  return { kind: "refused", why: `HTTP ${response.status}` };
+  return { kind: "refused", why: `HTTP ${response.status}`, status: response.status };
 }
 
 /** `Retry-After` in seconds or as an HTTP date, in ms from now; null when absent or unreadable. */

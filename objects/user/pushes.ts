@@ -307,7 +307,7 @@ async function sendSigned(
   const previous = key.previous;
   const first = previous && previousKeyEndpoints.has(sub.endpoint) ? previous : key;
   const outcome = await sendPush(sub, payload, { ...options, key: first });
-  if (!previous || outcome.kind !== "refused" || !/^HTTP 40[13]$/.test(outcome.why)) return outcome;
+  if (!previous || outcome.kind !== "refused" || (outcome.status !== 401 && outcome.status !== 403)) return outcome;
   const other = first === key ? previous : key;
   const again = await sendPush(sub, payload, { ...options, key: other });
   if (again.kind === "sent") {
