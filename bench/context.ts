@@ -322,6 +322,16 @@ export function stepLatency(s: { samples: number; max: number; p50: number; p99:
   return out;
 }
 
+/** A figure's row as another row's baseline; null when it measured nothing. */
+export function baselineOf(r: FigureResult | null): Baseline | null {
+  return r?.value ? { name: r.name, value: r.value, unit: r.unit } : null;
+}
+
+/** A load step's latency for a row's conditions (see `stepLatency`); none without a step. */
+export function latencyOf(s: Parameters<typeof stepLatency>[0] | null): Record<string, number> {
+  return s ? stepLatency(s) : {};
+}
+
 /** Runs `fn`; on failure records a row naming the error instead of the figure. */
 export async function figure(bench: Bench, name: string, unit: string, fn: () => Promise<void>): Promise<void> {
   if (bench.only && !bench.only.test(name)) return;

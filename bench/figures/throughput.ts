@@ -4,7 +4,7 @@
  * agent 0, recipients on the other agents; recipients acknowledge with `received` like a client.
  */
 import { directChatId } from "../../protocol/ids";
-import type { DeliveryReport, LoadTarget } from "../agent-protocol";
+import type { DeliveryReport, LoadResult, LoadTarget } from "../agent-protocol";
 import { type Bench, closeAll, createGroup, type Device, deviceSpec, keyOf, openAll } from "../context";
 import { countFsyncs } from "../fsyncs";
 import { awaitIdle } from "../idle";
@@ -164,6 +164,30 @@ export interface SendCost {
 }
 
 /**
+ * A counted window (`countedSends`) of the sends `load` makes, with the server's `fsync` calls
+ * counted over it and `settleMs` after it (what the sends leave for later: receipts, flushes,
+ * the alarm), per message; null when `perf` could not count.
+ */
+async function countedWithFsyncs(
+  bench: Bench,
+  load: () => Promise<LoadResult>,
+): Promise<{ cost: CostWindow; fsyncs: number | null; load: LoadResult }> {
+  let result: LoadResult | null = null;
+  let fsyncs: Promise<number | null> = Promise.resolve(null);
+  const cost = await countedSends(bench, async () => {
+    const counting = await countFsyncs(bench.server.runtimePids());
+    const r = await load();
+    if (r.errors > 0) throw new Error(`counted sends failed: ${r.firstError}`);
+    result = r;
+    fsyncs = sleepUntil(Date.now() + bench.params.cost.settleMs).then(() => counting.stop());
+    return r.completed;
+  });
+  const synced = await fsyncs;
+  if (!result) throw new Error("counted sends made no load");
+  return { cost, fsyncs: synced === null ? null : synced / cost.messages, load: result };
+}
+
+/**
  * Figure 1d: what a message costs on figure 1's path (one sender socket into one direct chat, the
  * recipient online and answering `received`): a closed loop with `COUNTED_IN_FLIGHT` sends in
  * flight for one step, in a window that ends `settleMs` later; the server's `fsync` calls
@@ -175,19 +199,10 @@ export async function costInOneChat(bench: Bench): Promise<SendCost> {
     await warmUp(bench, topo);
     // What the warm-up leaves for later (its inbox flush, the chat's check) must land before the window.
     await sleepUntil(Date.now() + bench.params.cost.settleMs);
-    let rate = 0;
-    let fsyncs: Promise<number | null> = Promise.resolve(null);
-    const cost = await countedSends(bench, async () => {
-      const counting = await countFsyncs(bench.server.runtimePids());
-      const r = await loadOnAgents(bench, topo.senders, 0, bench.params.stepMs, COUNTED_IN_FLIGHT);
-      if (r.errors > 0) throw new Error(`counted sends failed: ${r.firstError}`);
-      rate = closedLoopRate(bench, r);
-      // Over the window's settle time too: what the sends leave for later (receipts, flushes, the alarm) syncs.
-      fsyncs = sleepUntil(Date.now() + bench.params.cost.settleMs).then(() => counting.stop());
-      return r.completed;
-    });
-    const synced = await fsyncs;
-    return { cost, rate, fsyncs: synced === null ? null : synced / cost.messages };
+    const { cost, fsyncs, load } = await countedWithFsyncs(bench, () =>
+      loadOnAgents(bench, topo.senders, 0, bench.params.stepMs, COUNTED_IN_FLIGHT),
+    );
+    return { cost, rate: closedLoopRate(bench, load), fsyncs };
   } finally {
     await closeAll(bench);
   }
@@ -208,16 +223,10 @@ export async function costInDirectChats(bench: Bench, chats: number): Promise<Se
     await warmUp(bench, topo);
     await sleepUntil(Date.now() + bench.params.cost.settleMs);
     const rate = chats * DIRECT_COST_RATE_PER_CHAT;
-    let fsyncs: Promise<number | null> = Promise.resolve(null);
-    const cost = await countedSends(bench, async () => {
-      const counting = await countFsyncs(bench.server.runtimePids());
-      const r = await loadOnAgents(bench, topo.senders, rate, bench.params.stepMs * 10);
-      if (r.errors > 0) throw new Error(`counted sends failed: ${r.firstError}`);
-      fsyncs = sleepUntil(Date.now() + bench.params.cost.settleMs).then(() => counting.stop());
-      return r.completed;
-    });
-    const synced = await fsyncs;
-    return { cost, rate, fsyncs: synced === null ? null : synced / cost.messages };
+    const { cost, fsyncs } = await countedWithFsyncs(bench, () =>
+      loadOnAgents(bench, topo.senders, rate, bench.params.stepMs * 10),
+    );
+    return { cost, rate, fsyncs };
   } finally {
     await closeAll(bench);
   }
